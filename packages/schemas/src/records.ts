@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+// Normalized record types. Amounts are exact decimal strings: base units (wei, sats) for chains and the
+// venue's own decimal text for exchanges. Nothing passes through a float.
+
+const intString = z.string().regex(/^-?\d+$/, 'expected an integer string');
+const decimalString = z.string().regex(/^-?\d+(\.\d+)?$/, 'expected a decimal string');
+const isoTime = z.iso.datetime({ offset: true });
+
+/** `upsert` is a new canonical record; `retract` withdraws a record of an orphaned block (reorg). */
+export const op = z.enum(['upsert', 'retract']);
+
+export const chainBlock = z.object({
+  op,
+  chain: z.string(), // 'ethereum:1', 'bitcoin:regtest'
+  number: z.number().int().nonnegative(),
+  hash: z.string(),
+  parentHash: z.string(),
+  timestamp: isoTime,
+  transactionCount: z.number().int().nonnegative(),
+  miner: z.string().nullable(),
+  size: z.number().int().nonnegative().nullable(),
+  gasUsed: intString.nullable(),
+  gasLimit: intString.nullable(),
+  baseFeePerGas: intString.nullable(),
+  weight: z.number().int().nonnegative().nullable(),
+  extra: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const chainTransaction = z.object({
+  op,
+  chain: z.string(),
+  blockNumber: z.number().int().nonnegative(),
+  blockHash: z.string(),
+  index: z.number().int().nonnegative(),
+  hash: z.string(),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  value: intString.nullable(),
+  fee: intString.nullable(),
+  status: z.enum(['success', 'failed']).nullable(),
+  timestamp: isoTime,
+  // Ethereum receipt fields; null on Bitcoin.
+  nonce: z.number().int().nonnegative().nullable(),
+  gasUsed: intString.nullable(),
+  effectiveGasPrice: intString.nullable(),
+  contractAddress: z.string().nullable(),
+  // Bitcoin fields; null on Ethereum.
+  wtxid: z.string().nullable(),
+  size: z.number().int().nonnegative().nullable(),
+  vsize: z.number().int().nonnegative().nullable(),
+  weight: z.number().int().nonnegative().nullable(),
+  coinbase: z.boolean().nullable(),
+  inputCount: z.number().int().nonnegative().nullable(),
+  outputCount: z.number().int().nonnegative().nullable(),
+  extra: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const chainTransfer = z.object({
+  op,
+  chain: z.string(),
+  blockNumber: z.number().int().nonnegative(),
+  blockHash: z.string(),
+  transactionHash: z.string(),
+  /** Position of the transfer within its transaction (log index, output index). */
+  index: z.number().int().nonnegative(),
+  kind: z.enum(['native', 'erc20', 'erc721', 'erc1155', 'utxo']),
+  token: z.string().nullable(),
+  tokenId: intString.nullable(),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  amount: intString,
+  timestamp: isoTime,
+  extra: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const exchangeTrade = z.object({
+  venue: z.string(),
+  symbol: z.string().regex(/^[A-Z0-9]+\/[A-Z0-9]+$/, 'expected BASE/QUOTE'),
+  venueSymbol: z.string(),
+  tradeId: z.string(),
+  price: decimalString,
+  amount: decimalString,
+  quoteAmount: decimalString,
+  takerSide: z.enum(['buy', 'sell']),
+  timestamp: isoTime,
+  receivedAt: isoTime,
+  sequence: z.string().nullable(),
+});
+
+export const crmChange = z.object({
+  system: z.enum(['salesforce', 'hubspot']),
+  objectType: z.string(),
+  recordId: z.string(),
+  changeType: z.enum(['create', 'update', 'delete', 'undelete', 'gap', 'snapshot']),
+  changedFields: z.array(z.string()),
+  values: z.record(z.string(), z.unknown()),
+  previous: z.record(z.string(), z.unknown()).optional(),
+  actor: z.string().nullable(),
+  commitTimestamp: isoTime,
+  sourcePosition: z.string(),
+  header: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const alertEvidence = z.object({
+  topic: z.string(),
+  partition: z.number().int().nonnegative(),
+  offset: z.string(),
+  id: z.string(),
+  summary: z.string(),
+});
+
+export const alert = z.object({
+  ruleId: z.string(),
+  severity: z.enum(['low', 'medium', 'high', 'critical']),
+  entity: z.string(),
+  time: isoTime,
+  summary: z.string(),
+  evidence: z.array(alertEvidence).min(1),
+});
+
+export const deadLetter = z.object({
+  connector: z.string(),
+  reason: z.string(),
+  error: z.string(),
+  sourceRef: z.string(),
+  payload: z.string(),
+  at: isoTime,
+});
+
+export const syntheticRecord = z.object({
+  connector: z.string(),
+  partition: z.string(),
+  seq: z.number().int().nonnegative(),
+  payload: z.string(),
+});
+
+export type ChainBlock = z.infer<typeof chainBlock>;
+export type ChainTransaction = z.infer<typeof chainTransaction>;
+export type ChainTransfer = z.infer<typeof chainTransfer>;
+export type ExchangeTrade = z.infer<typeof exchangeTrade>;
+export type CrmChange = z.infer<typeof crmChange>;
+export type Alert = z.infer<typeof alert>;
+export type DeadLetter = z.infer<typeof deadLetter>;
+export type SyntheticRecord = z.infer<typeof syntheticRecord>;

@@ -1,0 +1,4 @@
+// Dev-only kit: real services for tests, benchmarks and the local demo, plus the source conformance suite.
+export { startKafka, kafkaJars, DEFAULT_KAFKA_VERSION, type KafkaBroker, type StartKafkaOptions } from './kafka.ts';
+export { resolveJars, cacheRoot, requireJavaAndMaven, MissingToolError, type MavenArtifact } from './maven.ts';
+export { freePort } from './ports.ts';
