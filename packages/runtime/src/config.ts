@@ -1,0 +1,159 @@
+// connectors.config.ts: typed by `defineConfig`, validated at load. Errors name the connector and the
+// field path; the CLI turns them into exit code 2.
+import { existsSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { secret, secretSchema, type Secret } from '@tributary/sdk';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly issues: string[] = [message],
+  ) {
+    super(message);
+  }
+}
+
+const connectorName = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/, 'letters, digits, ".", "_" and "-" only (max 100)');
+
+export const batchSchema = z.object({
+  /** A transaction is committed once it holds this many records... */
+  maxRecords: z.number().int().positive().default(1000),
+  /** ...or once its first record is this old (ms). */
+  maxMs: z.number().int().positive().default(1000),
+});
+
+export const connectorSchema = z.object({
+  name: connectorName,
+  type: z.string().min(1),
+  tasksMax: z.number().int().positive().default(1),
+  batch: batchSchema.default({ maxRecords: 1000, maxMs: 1000 }),
+  /** Source-specific settings, validated by the source's own schema. */
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
+const kafkaSchema = z.object({
+  /** `'embedded'` starts a local broker (dev only, needs Java and Maven); KAFKA_BROKERS overrides both. */
+  brokers: z.union([z.literal('embedded'), z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1)]),
+  clientId: z.string().default('tributary'),
+  ssl: z.boolean().default(false),
+  sasl: z
+    .object({
+      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+      username: z.string(),
+      password: secretSchema,
+    })
+    .optional(),
+  /** Prefix of every transactional id: `<prefix>-<connector>-<task>`. One per cluster of workers. */
+  transactionalIdPrefix: z.string().regex(/^[a-zA-Z0-9._-]+$/).default('tributary'),
+  transactionTimeoutMs: z.number().int().positive().default(60_000),
+  connectionTimeoutMs: z.number().int().positive().default(3_000),
+  requestTimeoutMs: z.number().int().positive().default(30_000),
+});
+
+const topicsSchema = z.object({
+  /** Physical name = prefix + logical name, unless `names` maps it. */
+  prefix: z.string().default(''),
+  names: z.record(z.string(), z.string()).default({}),
+  partitions: z.number().int().positive().default(3),
+  replicationFactor: z.number().int().positive().default(1),
+  offsetsTopic: z.string().default('tributary.offsets'),
+  offsetsPartitions: z.number().int().positive().default(5),
+});
+
+const workerSchema = z.object({
+  /** HTTP server for /healthz, /metrics and /status; `false` turns it off. Port 0 picks a free port. */
+  http: z.union([z.literal(false), z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8083) })]).default({ host: '127.0.0.1', port: 8083 }),
+  /** A task failing for longer than this turns /healthz red. */
+  unhealthyAfterMs: z.number().int().positive().default(60_000),
+  /** Extra source packages: type -> module specifier exporting `source`. */
+  plugins: z.record(z.string(), z.string()).default({}),
+});
+
+export const rootSchema = z
+  .object({
+    kafka: kafkaSchema,
+    topics: topicsSchema.default({} as never),
+    worker: workerSchema.default({} as never),
+    connectors: z.array(connectorSchema).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.connectors.forEach((c, i) => {
+      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['connectors', i, 'name'], message: `duplicate connector name "${c.name}"` });
+      seen.add(c.name);
+      // A transaction that outlives transaction.timeout.ms is aborted by the coordinator, which fences the
+      // producer: leave room for the slowest commit.
+      if (c.batch.maxMs + 10_000 > cfg.kafka.transactionTimeoutMs) {
+        ctx.addIssue({ code: 'custom', path: ['connectors', i, 'batch', 'maxMs'], message: `must be at least 10 s below kafka.transactionTimeoutMs (${cfg.kafka.transactionTimeoutMs})` });
+      }
+    });
+  });
+
+export type TributaryConfigInput = z.input<typeof rootSchema>;
+export type TributaryConfig = z.output<typeof rootSchema>;
+export type ConnectorConfig = TributaryConfig['connectors'][number];
+
+/** Typed identity for connectors.config.ts. */
+export function defineConfig(config: TributaryConfigInput): TributaryConfigInput {
+  return config;
+}
+
+/** Reads an environment variable at config load; a missing one without default is a config error. */
+export function env(name: string, fallback?: string): string {
+  const v = process.env[name];
+  if (v !== undefined && v !== '') return v;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(`environment variable ${name} is not set`);
+}
+
+/** A secret from the environment: never printed, never logged. */
+export function secretEnv(name: string): Secret {
+  return secret(env(name));
+}
+
+function formatPath(cfg: unknown, path: readonly PropertyKey[]): string {
+  // connectors[2] "eth-main": config.rpcUrl
+  if (path[0] === 'connectors' && typeof path[1] === 'number') {
+    const c = (cfg as { connectors?: { name?: unknown }[] }).connectors?.[path[1]];
+    const name = typeof c?.name === 'string' ? ` "${c.name}"` : '';
+    const rest = path.slice(2).map(String).join('.');
+    return `connectors[${path[1]}]${name}${rest ? `: ${rest}` : ''}`;
+  }
+  return path.map(String).join('.') || '(root)';
+}
+
+export function zodIssues(input: unknown, err: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
+  return err.issues.map((i) => `${formatPath(input, [...prefix, ...i.path])}: ${i.message}`);
+}
+
+/** Validates the root shape; source configs are validated by `resolveConnectors`. */
+export function parseConfig(input: unknown): TributaryConfig {
+  const res = rootSchema.safeParse(input);
+  if (!res.success) {
+    const issues = zodIssues(input, res.error);
+    throw new ConfigError(`invalid configuration:\n  ${issues.join('\n  ')}`, issues);
+  }
+  const cfg = res.data;
+  if (process.env.KAFKA_BROKERS) {
+    cfg.kafka.brokers = process.env.KAFKA_BROKERS.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  return cfg;
+}
+
+export const DEFAULT_CONFIG_FILE = 'connectors.config.ts';
+
+/** Loads a config module (.ts/.js/.mjs, default export) or a .json file. */
+export async function loadConfigFile(file = process.env.TRIBUTARY_CONFIG ?? DEFAULT_CONFIG_FILE): Promise<{ path: string; raw: unknown }> {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new ConfigError(`config file not found: ${path}`);
+  if (extname(path) === '.json') return { path, raw: JSON.parse(await readFile(path, 'utf8')) as unknown };
+  const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  if (mod.default === undefined) throw new ConfigError(`${path} has no default export (use \`export default defineConfig({...})\`)`);
+  return { path, raw: mod.default };
+}

@@ -1,0 +1,172 @@
+// One source task, exactly once: records and the source offset after them commit in one Kafka
+// transaction. On any failure the task is restarted from the committed offsets, never from memory: an
+// ambiguous commit (request sent, answer lost) may or may not have landed, and only the offsets topic
+// knows which.
+import type { JsonValue, Logger, SourceBatch, SourceRecord } from '@tributary/sdk';
+import { FatalError, RetryableError } from '@tributary/sdk';
+import { TOPICS } from '@tributary/schemas';
+import type { KafkaClient, OutRecord, TransactionalSession } from './kafka/client.ts';
+import { isFencingError } from './kafka/errors.ts';
+import type { Metrics } from './metrics.ts';
+import { offsetRecord, readConnectorOffsets } from './offset-store.ts';
+import type { AnySource } from './registry.ts';
+
+export interface TaskRun {
+  connector: string;
+  taskId: number;
+  transactionalId: string;
+  source: AnySource;
+  taskConfig: unknown;
+  batch: { maxRecords: number; maxMs: number };
+  offsetsTopic: string;
+  transactionTimeoutMs: number;
+  topicName: (logical: string) => string;
+  kafka: KafkaClient;
+  logger: Logger;
+  metrics: Metrics;
+  signal: AbortSignal;
+  /** Called after each commit with the partitions' new offsets. */
+  onCommit?: (offsets: Map<string, JsonValue>, records: number) => void;
+  /** Called once the task has fenced and read its offsets. */
+  onRunning?: () => void;
+}
+
+/** Fencing ends this task for good: another instance owns it now. */
+export class FencedError extends FatalError {
+  override name = 'FatalError';
+}
+
+const TIMEOUT = Symbol('timeout');
+const ABORTED = Symbol('aborted');
+
+function serialize(r: SourceRecord, topicName: (l: string) => string): OutRecord {
+  const v = r.value;
+  const value = v === null ? null : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(JSON.stringify(v));
+  const out: OutRecord = { topic: topicName(r.topic), key: r.key, value, timestamp: r.timestamp };
+  if (r.headers) out.headers = r.headers;
+  return out;
+}
+
+export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
+  const labels = { connector: t.connector, task: String(t.taskId) };
+  const log = t.logger;
+  let session: TransactionalSession | null = null;
+  try {
+    session = await t.kafka.transactionalSession(t.transactionalId);
+    const offsets = await readConnectorOffsets(t.kafka, session, t.offsetsTopic, t.connector, t.signal);
+    log.info({ offsets: Object.fromEntries(offsets) }, 'task started from committed offsets');
+    t.onRunning?.();
+
+    const taskAbort = new AbortController();
+    const onAbort = () => taskAbort.abort(t.signal.reason);
+    t.signal.addEventListener('abort', onAbort, { once: true });
+    const iterator = t.source
+      .run({
+        connector: t.connector,
+        taskId: t.taskId,
+        config: t.taskConfig,
+        offsets,
+        signal: taskAbort.signal,
+        logger: log,
+        metrics: {
+          lag: (partition, value) => t.metrics.lag.set({ connector: t.connector, partition }, value),
+          skipped: (reason) => t.metrics.skipped.inc({ ...labels, reason }),
+        },
+      })
+      [Symbol.asyncIterator]();
+
+    const aborted = new Promise<typeof ABORTED>((resolve) => {
+      if (t.signal.aborted) resolve(ABORTED);
+      t.signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
+    });
+
+    let pending: SourceBatch[] = [];
+    let pendingRecords = 0;
+    let firstAt = 0;
+
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const batches = pending;
+      pending = [];
+      pendingRecords = 0;
+      const out: OutRecord[] = [];
+      const newOffsets = new Map<string, JsonValue>();
+      const perTopic = new Map<string, number>();
+      let bytes = 0;
+      for (const b of batches) {
+        for (const r of b.records) {
+          const rec = serialize(r, t.topicName);
+          out.push(rec);
+          bytes += (rec.key?.length ?? 0) + (rec.value?.length ?? 0);
+          perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1);
+          if (r.topic === TOPICS.deadLetters.name) t.metrics.deadLetters.inc({ ...labels, reason: r.headers?.['tributary.dead-letter.reason'] ?? 'unknown' });
+        }
+        newOffsets.set(b.partition, b.offset);
+      }
+      for (const [partition, offset] of newOffsets) out.push(offsetRecord(t.offsetsTopic, t.connector, partition, offset, t.taskId));
+      const started = performance.now();
+      try {
+        await session!.commit(out);
+      } catch (err) {
+        const elapsed = performance.now() - started;
+        if (isFencingError(err)) {
+          // The coordinator also bumps the epoch of a transaction that outlived its timeout; that is our own
+          // slowness, not another owner, and deserves a restart rather than a stop.
+          if (elapsed >= t.transactionTimeoutMs) throw new RetryableError(`transaction exceeded transactionTimeoutMs (${Math.round(elapsed)} ms)`, { cause: err });
+          throw new FencedError(`fenced: another worker now runs ${t.transactionalId}; this instance stops`, { cause: err });
+        }
+        throw new RetryableError(`transaction failed: ${(err as Error).message}`, { cause: err });
+      }
+      t.metrics.commitSeconds.observe(labels, (performance.now() - started) / 1000);
+      t.metrics.batches.inc(labels);
+      t.metrics.bytes.inc(labels, bytes);
+      for (const [topic, n] of perTopic) t.metrics.records.inc({ ...labels, topic }, n);
+      t.onCommit?.(newOffsets, out.length - newOffsets.size);
+    };
+
+    let next = iterator.next();
+    try {
+      for (;;) {
+        const wait = pending.length ? Math.max(0, firstAt + t.batch.maxMs - Date.now()) : null;
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = wait === null ? null : new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), wait)));
+        const r = await Promise.race([next, aborted, ...(timeout ? [timeout] : [])]);
+        clearTimeout(timer);
+        if (r === TIMEOUT) {
+          await flush();
+          continue;
+        }
+        if (r === ABORTED) {
+          // Graceful stop: what the source already handed over is committed, then we close.
+          await flush();
+          return 'stopped';
+        }
+        if (r.done) {
+          await flush();
+          return 'finished';
+        }
+        // Ask for the next batch before committing: the source fetches while Kafka commits.
+        next = iterator.next();
+        if (r.value.records.length === 0 && pending.length === 0) {
+          // An offset-only batch (e.g. an empty block) still moves the offset.
+          firstAt = Date.now();
+        } else if (pending.length === 0) firstAt = Date.now();
+        pending.push(r.value);
+        pendingRecords += r.value.records.length;
+        if (pendingRecords >= t.batch.maxRecords) await flush();
+      }
+    } finally {
+      t.signal.removeEventListener('abort', onAbort);
+      taskAbort.abort(new Error('task ended'));
+      next.catch(() => {});
+      // Don't await a source stuck in I/O forever.
+      await Promise.race([iterator.return?.(undefined).catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    }
+  } catch (err) {
+    if (err instanceof FatalError || err instanceof RetryableError) throw err;
+    if (isFencingError(err)) throw new FencedError(`fenced: another worker now runs ${t.transactionalId}; this instance stops`, { cause: err });
+    throw err;
+  } finally {
+    await session?.close();
+  }
+}
