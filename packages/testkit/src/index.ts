@@ -2,3 +2,5 @@
 export { startKafka, kafkaJars, DEFAULT_KAFKA_VERSION, type KafkaBroker, type StartKafkaOptions } from './kafka.ts';
 export { resolveJars, cacheRoot, requireJavaAndMaven, MissingToolError, type MavenArtifact } from './maven.ts';
 export { freePort } from './ports.ts';
+export { readTopic, createTopics, type TopicMessage } from './read-topic.ts';
+export { spawnCli, spawnWorker, waitForOutput, crashLoop, writeConfig, workerCli, type WorkerProcess, type CrashLoopOptions } from './worker-process.ts';
