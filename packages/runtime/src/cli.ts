@@ -143,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
     const all = await listOffsets(cfg, logger);
     for (const [connector, parts] of all) {
       if (values.connector && connector !== values.connector) continue;
-      for (const [p, e] of parts) console.log(`${connector}\t${p}\t${JSON.stringify(e.offset)}\ttask ${e.taskId}\t${e.at}`);
+      for (const [p, e] of [...parts].sort(([a], [b]) => a.localeCompare(b))) console.log(`${connector}\t${p}\t${JSON.stringify(e.offset)}\ttask ${e.taskId}\t${e.at}`);
     }
     return 0;
   }

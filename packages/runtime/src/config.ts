@@ -32,7 +32,7 @@ export const connectorSchema = z.object({
   name: connectorName,
   type: z.string().min(1),
   tasksMax: z.number().int().positive().default(1),
-  batch: batchSchema.default({ maxRecords: 1000, maxMs: 1000 }),
+  batch: batchSchema.prefault({}),
   /** Source-specific settings, validated by the source's own schema. */
   config: z.record(z.string(), z.unknown()).default({}),
 });
@@ -78,8 +78,8 @@ const workerSchema = z.object({
 export const rootSchema = z
   .object({
     kafka: kafkaSchema,
-    topics: topicsSchema.default({} as never),
-    worker: workerSchema.default({} as never),
+    topics: topicsSchema.prefault({}),
+    worker: workerSchema.prefault({}),
     connectors: z.array(connectorSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
