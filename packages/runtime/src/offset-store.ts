@@ -38,7 +38,7 @@ export async function readAllOffsets(kafka: KafkaClient, session: TransactionalS
   const partitions = await kafka.partitionCount(topic);
   const marker = randomUUID();
   const markerKey = JSON.stringify([MARKER, session.transactionalId]);
-  await session.commit(
+  await session.sendAndCommit(
     Array.from({ length: partitions }, (_, partition) => ({
       topic,
       partition,

@@ -28,7 +28,7 @@ export async function resetOffsets(cfg: TributaryConfig, c: ResolvedConnector, l
     for (const s of specs) sessions.push(await kafka.transactionalSession(transactionalId(cfg, c.connector.name, s.taskId)));
     const all = await readAllOffsets(kafka, sessions[0]!, cfg.topics.offsetsTopic);
     const parts = [...(all.get(c.connector.name)?.keys() ?? [])].filter((p) => partition === undefined || p === partition).sort();
-    if (parts.length) await sessions[0]!.commit(parts.map((p) => offsetTombstone(cfg.topics.offsetsTopic, c.connector.name, p)));
+    if (parts.length) await sessions[0]!.sendAndCommit(parts.map((p) => offsetTombstone(cfg.topics.offsetsTopic, c.connector.name, p)));
     return parts;
   } finally {
     for (const s of sessions) await s.close();

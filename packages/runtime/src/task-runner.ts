@@ -1,5 +1,6 @@
 // One source task, exactly once: records and the source offset after them commit in one Kafka
-// transaction. On any failure the task is restarted from the committed offsets, never from memory: an
+// transaction. Batches are sent into the open transaction as the source yields them; at the boundary
+// (maxRecords or maxMs) the offsets are added and the transaction commits. On any failure the task is restarted from the committed offsets, never from memory: an
 // ambiguous commit (request sent, answer lost) may or may not have landed, and only the offsets topic
 // knows which.
 import type { JsonValue, Logger, SourceBatch, SourceRecord } from '@tributary/sdk';
@@ -26,7 +27,7 @@ export interface TaskRun {
   metrics: Metrics;
   signal: AbortSignal;
   /** Called after each commit with the partitions' new offsets. */
-  onCommit?: (offsets: Map<string, JsonValue>, records: number) => void;
+  onCommit?: (offsets: Map<string, JsonValue>, records: number, commitMs: number) => void;
   /** Called once the task has fenced and read its offsets. */
   onRunning?: () => void;
 }
@@ -80,80 +81,89 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
       t.signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
     });
 
-    let pending: SourceBatch[] = [];
-    let pendingRecords = 0;
-    let firstAt = 0;
+    // The open transaction: records already sent into it, and the offsets they advance to.
+    let txRecords = 0;
+    let txBytes = 0;
+    let txStartedAt = 0;
+    let txOffsets = new Map<string, JsonValue>();
+    let txPerTopic = new Map<string, number>();
 
-    const flush = async () => {
-      if (pending.length === 0) return;
-      const batches = pending;
-      pending = [];
-      pendingRecords = 0;
-      const out: OutRecord[] = [];
-      const newOffsets = new Map<string, JsonValue>();
-      const perTopic = new Map<string, number>();
-      let bytes = 0;
-      for (const b of batches) {
-        for (const r of b.records) {
-          const rec = serialize(r, t.topicName);
-          out.push(rec);
-          bytes += (rec.key?.length ?? 0) + (rec.value?.length ?? 0);
-          perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1);
-          if (r.topic === TOPICS.deadLetters.name) t.metrics.deadLetters.inc({ ...labels, reason: r.headers?.['tributary.dead-letter.reason'] ?? 'unknown' });
-        }
-        newOffsets.set(b.partition, b.offset);
+    const fail = (err: unknown, elapsed: number): never => {
+      if (isFencingError(err)) {
+        // The coordinator also bumps the epoch of a transaction that outlived its timeout; that is our own
+        // slowness, not another owner, and deserves a restart rather than a stop.
+        if (elapsed >= t.transactionTimeoutMs) throw new RetryableError(`transaction exceeded transactionTimeoutMs (${Math.round(elapsed)} ms)`, { cause: err });
+        throw new FencedError(`fenced: another worker now runs ${t.transactionalId}; this instance stops`, { cause: err });
       }
-      for (const [partition, offset] of newOffsets) out.push(offsetRecord(t.offsetsTopic, t.connector, partition, offset, t.taskId));
+      throw new RetryableError(`transaction failed: ${(err as Error).message}`, { cause: err });
+    };
+
+    const send = async (batch: SourceBatch) => {
+      if (txOffsets.size === 0) txStartedAt = performance.now();
+      const out: OutRecord[] = [];
+      for (const r of batch.records) {
+        const rec = serialize(r, t.topicName);
+        out.push(rec);
+        txBytes += (rec.key?.length ?? 0) + (rec.value?.length ?? 0);
+        txPerTopic.set(r.topic, (txPerTopic.get(r.topic) ?? 0) + 1);
+        if (r.topic === TOPICS.deadLetters.name) t.metrics.deadLetters.inc({ ...labels, reason: r.headers?.['tributary.dead-letter.reason'] ?? 'unknown' });
+      }
+      txRecords += out.length;
+      txOffsets.set(batch.partition, batch.offset);
+      if (out.length === 0) return;
+      try {
+        await session!.send(out);
+      } catch (err) {
+        fail(err, performance.now() - txStartedAt);
+      }
+    };
+
+    const commit = async () => {
+      if (txOffsets.size === 0) return;
       const started = performance.now();
       try {
-        await session!.commit(out);
+        await session!.send([...txOffsets].map(([partition, offset]) => offsetRecord(t.offsetsTopic, t.connector, partition, offset, t.taskId)));
+        await session!.commit();
       } catch (err) {
-        const elapsed = performance.now() - started;
-        if (isFencingError(err)) {
-          // The coordinator also bumps the epoch of a transaction that outlived its timeout; that is our own
-          // slowness, not another owner, and deserves a restart rather than a stop.
-          if (elapsed >= t.transactionTimeoutMs) throw new RetryableError(`transaction exceeded transactionTimeoutMs (${Math.round(elapsed)} ms)`, { cause: err });
-          throw new FencedError(`fenced: another worker now runs ${t.transactionalId}; this instance stops`, { cause: err });
-        }
-        throw new RetryableError(`transaction failed: ${(err as Error).message}`, { cause: err });
+        fail(err, performance.now() - txStartedAt);
       }
-      t.metrics.commitSeconds.observe(labels, (performance.now() - started) / 1000);
+      const commitMs = performance.now() - started;
+      t.metrics.commitSeconds.observe(labels, commitMs / 1000);
       t.metrics.batches.inc(labels);
-      t.metrics.bytes.inc(labels, bytes);
-      for (const [topic, n] of perTopic) t.metrics.records.inc({ ...labels, topic }, n);
-      t.onCommit?.(newOffsets, out.length - newOffsets.size);
+      t.metrics.bytes.inc(labels, txBytes);
+      for (const [topic, n] of txPerTopic) t.metrics.records.inc({ ...labels, topic }, n);
+      t.onCommit?.(txOffsets, txRecords, commitMs);
+      txRecords = 0;
+      txBytes = 0;
+      txOffsets = new Map();
+      txPerTopic = new Map();
     };
 
     let next = iterator.next();
     try {
       for (;;) {
-        const wait = pending.length ? Math.max(0, firstAt + t.batch.maxMs - Date.now()) : null;
+        const wait = txOffsets.size ? Math.max(0, txStartedAt + t.batch.maxMs - performance.now()) : null;
         let timer: NodeJS.Timeout | undefined;
         const timeout = wait === null ? null : new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), wait)));
         const r = await Promise.race([next, aborted, ...(timeout ? [timeout] : [])]);
         clearTimeout(timer);
         if (r === TIMEOUT) {
-          await flush();
+          await commit();
           continue;
         }
         if (r === ABORTED) {
           // Graceful stop: what the source already handed over is committed, then we close.
-          await flush();
+          await commit();
           return 'stopped';
         }
         if (r.done) {
-          await flush();
+          await commit();
           return 'finished';
         }
-        // Ask for the next batch before committing: the source fetches while Kafka commits.
+        // Ask for the next batch first: the source fetches while Kafka writes.
         next = iterator.next();
-        if (r.value.records.length === 0 && pending.length === 0) {
-          // An offset-only batch (e.g. an empty block) still moves the offset.
-          firstAt = Date.now();
-        } else if (pending.length === 0) firstAt = Date.now();
-        pending.push(r.value);
-        pendingRecords += r.value.records.length;
-        if (pendingRecords >= t.batch.maxRecords) await flush();
+        await send(r.value);
+        if (txRecords >= t.batch.maxRecords) await commit();
       }
     } finally {
       t.signal.removeEventListener('abort', onAbort);

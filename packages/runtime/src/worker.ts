@@ -38,6 +38,8 @@ export interface WorkerDeps {
   signal: AbortSignal;
   /** Injected for tests; by default one client for the worker. */
   kafka?: KafkaClient;
+  /** Observer of every commit (benchmarks record latencies with it). */
+  onCommit?: (connector: string, taskId: number, records: number, commitMs: number) => void;
 }
 
 export function topicNamer(cfg: TributaryConfig): (logical: string) => string {
@@ -130,7 +132,8 @@ export function startWorker(deps: WorkerDeps): Worker {
             status.failingSince = null;
             metrics.taskState.set(labels, 1);
           },
-          onCommit: (offsets, records) => {
+          onCommit: (offsets, records, commitMs) => {
+            deps.onCommit?.(c.connector.name, taskId, records, commitMs);
             status.records += records;
             status.transactions += 1;
             for (const [p, o] of offsets) status.offsets[p] = o;

@@ -4,3 +4,6 @@ export { resolveJars, cacheRoot, requireJavaAndMaven, MissingToolError, type Mav
 export { freePort } from './ports.ts';
 export { readTopic, createTopics, type TopicMessage } from './read-topic.ts';
 export { spawnCli, spawnWorker, waitForOutput, crashLoop, writeConfig, workerCli, type WorkerProcess, type CrashLoopOptions } from './worker-process.ts';
+export { startBtcd, btcdBinary, DEFAULT_BTCD_VERSION, type BtcdNode, type StartBtcdOptions } from './btcd.ts';
+export type {} from './vitest-context.ts';
+export { startHardhat, type HardhatNode, type StartHardhatOptions } from './hardhat.ts';

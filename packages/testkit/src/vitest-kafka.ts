@@ -4,11 +4,7 @@
 import type { TestProject } from 'vitest/node';
 import { startKafka } from './kafka.ts';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    kafkaBrokers: string[];
-  }
-}
+import './vitest-context.ts';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const kafka = await startKafka();

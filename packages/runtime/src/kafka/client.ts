@@ -41,11 +41,16 @@ export interface TopicSpec {
   configEntries?: { name: string; value: string }[];
 }
 
-/** A transactional producer for one task. `commit` writes records and offsets atomically. */
+/** A transactional producer for one task. Records are sent into an open transaction as they arrive, and
+ * `commit` ends it: memory holds one batch, not a whole transaction. */
 export interface TransactionalSession {
   readonly transactionalId: string;
-  /** Writes `records` in one transaction. Throws on failure after aborting (when it can). */
-  commit(records: readonly OutRecord[]): Promise<void>;
+  /** Sends records within the open transaction, beginning one if none is open. */
+  send(records: readonly OutRecord[]): Promise<void>;
+  /** Commits the open transaction (nothing to do when none is open). */
+  commit(): Promise<void>;
+  /** send + commit, for one-shot writes (markers, tombstones). */
+  sendAndCommit(records: readonly OutRecord[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -249,29 +254,46 @@ async function openSession(kafka: Kafka, transactionalId: string, transactionTim
   await init.abort();
 
   let broken = false;
-  return {
+  let tx: Transaction | null = null;
+  // kafkajs 2.2.4 (issue 1275): a failed send or commit can leave the transaction state machine stuck.
+  // Abort if it still lets us, then never reuse this producer: the caller opens a new session (which
+  // re-fences) and resumes from the committed offsets.
+  const failed = async (err: unknown): Promise<never> => {
+    broken = true;
+    if (tx && !isFencingError(err)) await tx.abort().catch(() => {});
+    tx = null;
+    await producer.disconnect().catch(() => {});
+    throw err;
+  };
+  const session: TransactionalSession = {
     transactionalId,
-    async commit(records) {
+    async send(records) {
       if (broken) throw new Error(`transactional producer ${transactionalId} is closed after a failure`);
-      let tx: Transaction | null = null;
       try {
-        tx = await producer.transaction();
-        for (const topicMessages of chunks(records)) {
-          await tx.sendBatch({ topicMessages, acks: -1 });
-        }
-        await tx.commit();
+        tx ??= await producer.transaction();
+        for (const topicMessages of chunks(records)) await tx.sendBatch({ topicMessages, acks: -1 });
       } catch (err) {
-        // kafkajs 2.2.4 (issue 1275): a failed commit can leave the transaction state machine stuck. Abort if
-        // it still lets us, then never reuse this producer: the caller opens a new session.
-        broken = true;
-        if (tx && !isFencingError(err)) await tx.abort().catch(() => {});
-        await producer.disconnect().catch(() => {});
-        throw err;
+        await failed(err);
       }
+    },
+    async commit() {
+      if (broken) throw new Error(`transactional producer ${transactionalId} is closed after a failure`);
+      if (!tx) return;
+      try {
+        await tx.commit();
+        tx = null;
+      } catch (err) {
+        await failed(err);
+      }
+    },
+    async sendAndCommit(records) {
+      await session.send(records);
+      await session.commit();
     },
     async close() {
       broken = true;
       await producer.disconnect().catch(() => {});
     },
   };
+  return session;
 }

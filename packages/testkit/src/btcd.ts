@@ -1,0 +1,172 @@
+// A real Bitcoin node for tests: btcd (Go), built once with `go install` into the tributary cache and
+// started on free loopback ports with a temp datadir. btcd speaks Bitcoin Core's JSON-RPC dialect for
+// the calls sources use (getblockcount, getblockhash, getblock <hash> 0, getrawtransaction <txid> 0),
+// and mines on demand with `generate` once it has a `--miningaddr`.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { cacheRoot, MissingToolError } from './maven.ts';
+import { freePort } from './ports.ts';
+
+const run = promisify(execFile);
+
+/** Pinned: btcd's RPC behaviour (errors, verbosity types) differs between releases. */
+export const DEFAULT_BTCD_VERSION = 'v0.24.2';
+
+export interface StartBtcdOptions {
+  /** Address that `generate` pays the coinbase to (a regtest/simnet address whose key the test holds). */
+  miningAddress: string;
+  network?: 'regtest' | 'simnet';
+  version?: string;
+  /** Keep a transaction index (getrawtransaction for any confirmed tx). Default true. */
+  txindex?: boolean;
+  /** Peers (`host:port`) to connect to at start. */
+  connect?: string[];
+  extraArgs?: string[];
+  readyTimeoutMs?: number;
+}
+
+export interface BtcdNode {
+  /** JSON-RPC endpoint (plain HTTP on loopback). */
+  rpcUrl: string;
+  rpcUser: string;
+  rpcPass: string;
+  /** P2P `host:port`, for another node's `connect`/`addnode`. */
+  p2pAddress: string;
+  network: 'regtest' | 'simnet';
+  rpc<T = unknown>(method: string, params?: unknown[]): Promise<T>;
+  /** Mines `n` blocks to the mining address; returns their hashes. */
+  generate(n: number): Promise<string[]>;
+  logFile: string;
+  /** Kills the node's process group and deletes its datadir. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Path of the btcd binary, building it on first use (a few minutes on 2 cores; cached after). */
+export async function btcdBinary(version = DEFAULT_BTCD_VERSION): Promise<string> {
+  const gobin = join(cacheRoot(), 'go-bin', `btcd-${version}`);
+  const bin = join(gobin, 'btcd');
+  if (existsSync(bin)) return bin;
+  try {
+    await run('go', ['version'], { timeout: 30_000 });
+  } catch {
+    throw new MissingToolError('Cannot build btcd: Go (`go`) not found on PATH. Install Go 1.22+ (https://go.dev/dl/).');
+  }
+  mkdirSync(join(cacheRoot(), 'go-bin'), { recursive: true });
+  // Build into a temp folder and rename: a crash or a concurrent build never leaves half a binary.
+  const work = mkdtempSync(join(cacheRoot(), 'go-bin', 'build-'));
+  try {
+    await run('go', ['install', `github.com/btcsuite/btcd@${version}`], {
+      env: { ...process.env, GOBIN: work },
+      timeout: 20 * 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    mkdirSync(gobin, { recursive: true });
+    if (!existsSync(bin)) renameSync(join(work, 'btcd'), bin);
+  } catch (err) {
+    const e = err as { stderr?: string };
+    throw new Error(`go install github.com/btcsuite/btcd@${version} failed: ${(e.stderr ?? String(err)).slice(-2000)}`, { cause: err });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+export async function startBtcd(opts: StartBtcdOptions): Promise<BtcdNode> {
+  const bin = await btcdBinary(opts.version);
+  const network = opts.network ?? 'regtest';
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-btcd-'));
+  const [rpcPort, p2pPort] = [await freePort(), await freePort()];
+  const rpcUser = 'tributary';
+  const rpcPass = `pass-${Math.random().toString(36).slice(2)}`;
+  const logFile = join(dir, 'btcd.out');
+  const args = [
+    `--${network}`,
+    `--datadir=${join(dir, 'data')}`,
+    `--logdir=${join(dir, 'logs')}`,
+    `--rpcuser=${rpcUser}`,
+    `--rpcpass=${rpcPass}`,
+    // Plain HTTP is acceptable only because both listeners are on loopback.
+    '--notls',
+    `--rpclisten=127.0.0.1:${rpcPort}`,
+    `--listen=127.0.0.1:${p2pPort}`,
+    `--miningaddr=${opts.miningAddress}`,
+    '--nodnsseed',
+    '--debuglevel=info',
+    ...(opts.txindex === false ? [] : ['--txindex']),
+    ...(opts.connect ?? []).map((p) => `--connect=${p}`),
+    ...(opts.extraArgs ?? []),
+  ];
+  const out = createWriteStream(logFile, { flags: 'a' });
+  // As for Kafka: the wrapper kills btcd when our stdin closes, so a SIGKILLed test run leaves no node.
+  const script =
+    'exec 3<&0; "$0" "$@" </dev/null & j=$!; trap "kill $j 2>/dev/null; wait $j; exit 143" TERM INT; ' +
+    '(cat <&3 >/dev/null; kill $j 2>/dev/null) & wait $j';
+  const child: ChildProcess = spawn('bash', ['-c', script, bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  child.unref();
+  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+
+  const rpcUrl = `http://127.0.0.1:${rpcPort}`;
+  const auth = 'Basic ' + Buffer.from(`${rpcUser}:${rpcPass}`).toString('base64');
+  let id = 0;
+  const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
+    const res = await fetch(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: auth },
+      body: JSON.stringify({ jsonrpc: '1.0', id: ++id, method, params }),
+    });
+    const body = (await res.json()) as { result: T; error: { code: number; message: string } | null };
+    if (body.error) throw new Error(`btcd ${method}: ${body.error.message} (code ${body.error.code})`);
+    return body.result;
+  };
+
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      await exited;
+    }
+    out.end();
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  for (;;) {
+    if (child.exitCode !== null) {
+      await close().catch(() => {});
+      throw new Error(`btcd exited during start (code ${child.exitCode})`);
+    }
+    try {
+      await rpc('getblockcount');
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await close();
+        throw new Error(`btcd not ready after ${opts.readyTimeoutMs ?? 30_000} ms: ${String(err)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    rpcUrl,
+    rpcUser,
+    rpcPass,
+    p2pAddress: `127.0.0.1:${p2pPort}`,
+    network,
+    rpc,
+    generate: (n) => rpc<string[]>('generate', [n]),
+    logFile,
+    close,
+  };
+}
