@@ -40,6 +40,30 @@ export class FencedError extends FatalError {
 const TIMEOUT = Symbol('timeout');
 const ABORTED = Symbol('aborted');
 
+/**
+ * The next batch, or TIMEOUT after `waitMs`, or ABORTED. Every call makes its own timer and abort listener
+ * and removes them: racing against one long-lived promise instead would attach a reaction to it on every
+ * call, each holding that call's batch, and leak memory at the rate records flow.
+ */
+function nextOrStop<T>(next: Promise<T>, signal: AbortSignal, waitMs: number | null): Promise<T | typeof TIMEOUT | typeof ABORTED> {
+  if (signal.aborted) return Promise.resolve(ABORTED);
+  return new Promise((resolve, reject) => {
+    const timer = waitMs === null ? undefined : setTimeout(() => done(TIMEOUT), waitMs);
+    const onAbort = () => done(ABORTED);
+    const done = (v: T | typeof TIMEOUT | typeof ABORTED) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    next.then(done, (err: unknown) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      reject(err);
+    });
+  });
+}
+
 function serialize(r: SourceRecord, topicName: (l: string) => string): OutRecord {
   const v = r.value;
   const value = v === null ? null : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(JSON.stringify(v));
@@ -75,11 +99,6 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
         },
       })
       [Symbol.asyncIterator]();
-
-    const aborted = new Promise<typeof ABORTED>((resolve) => {
-      if (t.signal.aborted) resolve(ABORTED);
-      t.signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
-    });
 
     // The open transaction: records already sent into it, and the offsets they advance to.
     let txRecords = 0;
@@ -143,10 +162,7 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
     try {
       for (;;) {
         const wait = txOffsets.size ? Math.max(0, txStartedAt + t.batch.maxMs - performance.now()) : null;
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = wait === null ? null : new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), wait)));
-        const r = await Promise.race([next, aborted, ...(timeout ? [timeout] : [])]);
-        clearTimeout(timer);
+        const r = await nextOrStop(next, t.signal, wait);
         if (r === TIMEOUT) {
           await commit();
           continue;
