@@ -18,7 +18,7 @@ export default defineConfig({
     replicationFactor: 1,
   },
   worker: {
-    http: { host: '127.0.0.1', port: 8083 }, // /healthz, /metrics, /status
+    http: { host: env('TRIBUTARY_HTTP_HOST', '127.0.0.1'), port: 8083 }, // /healthz, /metrics, /status
   },
   connectors: [
     {

@@ -7,3 +7,4 @@ export { spawnCli, spawnWorker, waitForOutput, crashLoop, writeConfig, workerCli
 export { startBtcd, btcdBinary, DEFAULT_BTCD_VERSION, type BtcdNode, type StartBtcdOptions } from './btcd.ts';
 export type {} from './vitest-context.ts';
 export { startHardhat, type HardhatNode, type StartHardhatOptions } from './hardhat.ts';
+export { describeSourceConformance, type ConformanceSetup } from './conformance.ts';

@@ -1,0 +1,17 @@
+// The vitest settings every package with Kafka tests uses: one real broker per run (global setup), files
+// one at a time (two cores, one broker), generous timeouts for real services, and a JSON report that
+// the root test script sums into one closing line.
+import { defineConfig, type ViteUserConfig } from 'vitest/config';
+
+export function kafkaTestConfig(overrides: { include?: string[]; testTimeout?: number } = {}): ViteUserConfig {
+  return defineConfig({
+    test: {
+      globalSetup: ['@tributary/testkit/vitest-kafka'],
+      include: overrides.include ?? ['test/**/*.test.ts'],
+      fileParallelism: false,
+      testTimeout: overrides.testTimeout ?? 180_000,
+      hookTimeout: 180_000,
+      reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    },
+  });
+}
