@@ -6,18 +6,23 @@ const brokers = inject('kafkaBrokers');
 
 describe('crash consistency (real Kafka, real worker processes)', () => {
   it('survives 20 SIGKILLs at random moments: every record exactly once, in order', async () => {
-    const total = 12_000;
-    const s = syntheticConfig({ brokers, partitions: 2, total, ratePerSec: 800, maxRecords: 300, maxMs: 150 });
-    const file = writeConfig(s.config);
-    const uptimes = await crashLoop({ configFile: file, kills: 20, minUptimeMs: 400, maxUptimeMs: 3_500 });
-    expect(uptimes).toHaveLength(20);
+    const kills = 20;
+    const maxUptimeMs = 3_500;
+    const ratePerSec = 400;
+    // More records than the kill phase can produce even if every run lived its longest, so every kill
+    // lands while the worker is producing; a final unthrottled run (same connector, same offsets) ends it.
+    const total = ratePerSec * kills * (maxUptimeMs / 1000) + 5_000;
+    const s = syntheticConfig({ brokers, partitions: 2, total, ratePerSec, maxRecords: 300, maxMs: 150 });
+    const uptimes = await crashLoop({ configFile: writeConfig(s.config), kills, minUptimeMs: 400, maxUptimeMs });
+    expect(uptimes).toHaveLength(kills);
 
-    // Some kills must have landed mid-stream, or the test proves nothing.
     const midway = await readTopic(brokers, `${s.prefix}synthetic.records`);
     expect(midway.length).toBeGreaterThan(0);
     expect(midway.length).toBeLessThan(total * 2);
 
-    const last = spawnWorker(file);
+    const unthrottled = structuredClone(s.config);
+    unthrottled.connectors[0]!.config.ratePerSec = 0;
+    const last = spawnWorker(writeConfig(unthrottled));
     await waitForOutput(last, /task finished/, 120_000);
     expect(await last.exited).toBe(0);
     expectExactSequence(await readTopic(brokers, `${s.prefix}synthetic.records`), s.connector, 2, total);
