@@ -5,14 +5,21 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const dirs = [...readdirSync(join(root, 'packages')).map((d) => join(root, 'packages', d)), join(root, 'test')];
+const dirs = [
+  ...readdirSync(join(root, 'packages')).map((d) => join(root, 'packages', d)),
+  join(root, 'test'),
+];
 const reports = dirs.map((d) => join(d, 'test-results', 'vitest.json'));
 for (const r of reports) rmSync(r, { force: true });
 
 const turbo = (args: string[]) =>
-  spawnSync('npx', ['turbo', 'run', ...args, '--output-logs=new-only'], { cwd: root, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } }).status ?? 1;
+  spawnSync('npx', ['turbo', 'run', ...args, '--output-logs=new-only'], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+  }).status ?? 1;
 
-const checks = turbo(['typecheck', 'lint']);
+const checks = turbo(['build', 'typecheck', 'lint', 'format:check']);
 const tests = checks === 0 ? turbo(['test', '--concurrency=1', '--force']) : 1;
 
 let passed = 0;
@@ -20,7 +27,12 @@ let failed = 0;
 let skipped = 0;
 for (const r of reports) {
   if (!existsSync(r)) continue;
-  const j = JSON.parse(readFileSync(r, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+  const j = JSON.parse(readFileSync(r, 'utf8')) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    numPendingTests: number;
+    numTodoTests: number;
+  };
   passed += j.numPassedTests;
   failed += j.numFailedTests;
   skipped += j.numPendingTests + j.numTodoTests;

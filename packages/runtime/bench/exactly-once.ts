@@ -33,7 +33,13 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-interface Ours { recordsPerSec: number; mbPerSec: number; commitP50: number; commitP99: number; peakRssMb: number }
+interface Ours {
+  recordsPerSec: number;
+  mbPerSec: number;
+  commitP50: number;
+  commitP99: number;
+  peakRssMb: number;
+}
 
 async function runOurs(brokers: string[], c: (typeof CASES)[number], rep: number): Promise<Ours> {
   const id = `b${Date.now().toString(36)}${rep}`;
@@ -46,7 +52,13 @@ async function runOurs(brokers: string[], c: (typeof CASES)[number], rep: number
         name: id,
         type: 'synthetic',
         batch: { maxRecords: c.txRecords, maxMs: 5_000 },
-        config: { partitions: 3, ratePerSec: 0, recordBytes: c.recordBytes, batchSize: Math.min(1000, c.txRecords), total: Math.ceil(c.total / 3) },
+        config: {
+          partitions: 3,
+          ratePerSec: 0,
+          recordBytes: c.recordBytes,
+          batchSize: Math.min(1000, c.txRecords),
+          total: Math.ceil(c.total / 3),
+        },
       },
     ],
   });
@@ -56,11 +68,7 @@ async function runOurs(brokers: string[], c: (typeof CASES)[number], rep: number
   let first = 0;
   let last = 0;
   let peakRss = process.memoryUsage().rss;
-  let peakMem = process.memoryUsage();
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    if (m.rss > peakRss) [peakRss, peakMem] = [m.rss, m];
-  }, 50);
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
   const ac = new AbortController();
   const worker = startWorker({
     config: cfg,
@@ -78,7 +86,6 @@ async function runOurs(brokers: string[], c: (typeof CASES)[number], rep: number
   });
   await worker.done;
   clearInterval(sampler);
-  if (process.env.BENCH_MEM) console.error(JSON.stringify(peakMem));
   const secs = (last - first) / 1000;
   return {
     recordsPerSec: records / secs,
@@ -92,25 +99,58 @@ async function runOurs(brokers: string[], c: (typeof CASES)[number], rep: number
 /** Our side runs in a fresh process per run, so peak RSS is the worker's own, not the bench's history. */
 function runOursIsolated(brokers: string[], caseIndex: number, rep: number): Promise<Ours> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', JSON.stringify({ brokers, caseIndex, rep })], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', import.meta.filename, '--child', JSON.stringify({ brokers, caseIndex, rep })],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out.trim().split('\n').pop()!) as Ours) : reject(new Error(`bench child exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolvePromise(JSON.parse(out.trim().split('\n').pop()!) as Ours)
+        : reject(new Error(`bench child exited ${code}`)),
+    );
   });
 }
 
-async function producerPerformance(libs: string, brokers: string[], topic: string, c: (typeof CASES)[number], extra: string[]) {
+async function producerPerformance(
+  libs: string,
+  brokers: string[],
+  topic: string,
+  c: (typeof CASES)[number],
+  extra: string[],
+) {
   const { stdout } = await run(
     'java',
-    ['-Xmx512m', `-Dlog4j.configuration=file:/dev/null`, '-cp', `${libs}/*`, 'org.apache.kafka.tools.ProducerPerformance',
-      '--topic', topic, '--num-records', String(c.total), '--record-size', String(c.recordBytes), '--throughput', '-1',
-      '--producer-props', `bootstrap.servers=${brokers.join(',')}`, 'acks=all', 'enable.idempotence=true', ...extra],
+    [
+      '-Xmx512m',
+      `-Dlog4j.configuration=file:/dev/null`,
+      '-cp',
+      `${libs}/*`,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      topic,
+      '--num-records',
+      String(c.total),
+      '--record-size',
+      String(c.recordBytes),
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${brokers.join(',')}`,
+      'acks=all',
+      'enable.idempotence=true',
+      ...extra,
+    ],
     { maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60_000 },
   );
   // Last summary line: "N records sent, X records/sec (Y MB/sec), ..."
-  const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\)/.exec(stdout.trim().split('\n').pop() ?? '');
+  const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\)/.exec(
+    stdout.trim().split('\n').pop() ?? '',
+  );
   if (!m) throw new Error(`cannot parse ProducerPerformance output:\n${stdout.slice(-1000)}`);
   return { recordsPerSec: Number(m[2]), mbPerSec: Number(m[3]) * 1.048576 };
 }
@@ -118,8 +158,16 @@ async function producerPerformance(libs: string, brokers: string[], topic: strin
 async function main() {
   const kafka = await startKafka();
   const libs = kafka.libs ?? (await kafkaJars(process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION));
-  const results: { name: string; unit: string; value: number; ceiling: number | null; ratio: number | null }[] = [];
-  const table: string[][] = [['case', 'ours rec/s', 'ceiling rec/s', 'ratio', 'MB/s', 'commit p50 ms', 'commit p99 ms', 'peak RSS MB']];
+  const results: {
+    name: string;
+    unit: string;
+    value: number;
+    ceiling: number | null;
+    ratio: number | null;
+  }[] = [];
+  const table: string[][] = [
+    ['case', 'ours rec/s', 'ceiling rec/s', 'ratio', 'MB/s', 'commit p50 ms', 'commit p99 ms', 'peak RSS MB'],
+  ];
   try {
     for (const c of CASES) {
       const name = `${c.recordBytes}B x ${c.txRecords}/txn`;
@@ -132,19 +180,53 @@ async function main() {
         // transactions hold about the same number of records as ours.
         const topic = `pp-${Date.now().toString(36)}-${rep}`;
         await createTopics(kafka.brokers, [{ topic, numPartitions: 3 }]);
-        const probe = await producerPerformance(libs, kafka.brokers, topic, { ...c, total: Math.min(c.total, 50_000) }, []);
+        const probe = await producerPerformance(
+          libs,
+          kafka.brokers,
+          topic,
+          { ...c, total: Math.min(c.total, 50_000) },
+          [],
+        );
         const durationMs = Math.max(5, Math.round((c.txRecords / probe.recordsPerSec) * 1000));
         process.stderr.write(`ProducerPerformance (txn ${durationMs} ms)...\n`);
-        ceil.push(await producerPerformance(libs, kafka.brokers, topic, c, ['--transactional-id', `pp-${topic}`, '--transaction-duration-ms', String(durationMs)]));
+        ceil.push(
+          await producerPerformance(libs, kafka.brokers, topic, c, [
+            '--transactional-id',
+            `pp-${topic}`,
+            '--transaction-duration-ms',
+            String(durationMs),
+          ]),
+        );
       }
-      const o = { rps: median(ours.map((x) => x.recordsPerSec)), mbps: median(ours.map((x) => x.mbPerSec)), p50: median(ours.map((x) => x.commitP50)), p99: median(ours.map((x) => x.commitP99)), rss: median(ours.map((x) => x.peakRssMb)) };
+      const o = {
+        rps: median(ours.map((x) => x.recordsPerSec)),
+        mbps: median(ours.map((x) => x.mbPerSec)),
+        p50: median(ours.map((x) => x.commitP50)),
+        p99: median(ours.map((x) => x.commitP99)),
+        rss: median(ours.map((x) => x.peakRssMb)),
+      };
       const ceilingRps = median(ceil.map((x) => x.recordsPerSec));
       const ceilingMbps = median(ceil.map((x) => x.mbPerSec));
       const ratio = o.rps / ceilingRps;
-      table.push([name, o.rps.toFixed(0), ceilingRps.toFixed(0), ratio.toFixed(2), o.mbps.toFixed(1), o.p50.toFixed(1), o.p99.toFixed(1), o.rss.toFixed(0)]);
+      table.push([
+        name,
+        o.rps.toFixed(0),
+        ceilingRps.toFixed(0),
+        ratio.toFixed(2),
+        o.mbps.toFixed(1),
+        o.p50.toFixed(1),
+        o.p99.toFixed(1),
+        o.rss.toFixed(0),
+      ]);
       results.push(
         { name: `${name} throughput`, unit: 'records/s', value: o.rps, ceiling: ceilingRps, ratio },
-        { name: `${name} bandwidth`, unit: 'MB/s', value: o.mbps, ceiling: ceilingMbps, ratio: o.mbps / ceilingMbps },
+        {
+          name: `${name} bandwidth`,
+          unit: 'MB/s',
+          value: o.mbps,
+          ceiling: ceilingMbps,
+          ratio: o.mbps / ceilingMbps,
+        },
         { name: `${name} commit latency p50`, unit: 'ms', value: o.p50, ceiling: null, ratio: null },
         { name: `${name} commit latency p99`, unit: 'ms', value: o.p99, ceiling: null, ratio: null },
         { name: `${name} peak RSS`, unit: 'MB', value: o.rss, ceiling: null, ratio: null },
@@ -154,17 +236,40 @@ async function main() {
     await kafka.close();
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  for (const r of table) console.log(r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
-  console.log(`\nmedians of ${REPEATS} runs; Kafka ${kafka.version ?? 'external'}; ceiling = org.apache.kafka.tools.ProducerPerformance (acks=all, idempotent, transactional)`);
+  for (const r of table)
+    console.log(
+      r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
+    );
+  console.log(
+    `\nmedians of ${REPEATS} runs; Kafka ${kafka.version ?? 'external'}; ceiling = org.apache.kafka.tools.ProducerPerformance (acks=all, idempotent, transactional)`,
+  );
   const dir = resolve(import.meta.dirname, '../../../bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'runtime-exactly-once.json');
-  writeFileSync(file, JSON.stringify({ benchmark: 'runtime-exactly-once', at: new Date().toISOString(), repeats: REPEATS, kafka: kafka.version, node: process.version, results }, null, 2) + '\n');
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        benchmark: 'runtime-exactly-once',
+        at: new Date().toISOString(),
+        repeats: REPEATS,
+        kafka: kafka.version,
+        node: process.version,
+        results,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   console.log(`wrote ${file}`);
 }
 
 if (process.argv[2] === '--child') {
-  const { brokers, caseIndex, rep } = JSON.parse(process.argv[3]!) as { brokers: string[]; caseIndex: number; rep: number };
+  const { brokers, caseIndex, rep } = JSON.parse(process.argv[3]!) as {
+    brokers: string[];
+    caseIndex: number;
+    rep: number;
+  };
   console.log(JSON.stringify(await runOurs(brokers, CASES[caseIndex]!, rep)));
   process.exit(0);
 } else {
