@@ -17,7 +17,9 @@ interface Service {
 }
 
 describe('docker-compose.yml', () => {
-  const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+  const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, Service>;
+  };
   const { kafka, worker } = compose.services;
 
   it('runs Apache Kafka in KRaft mode at the pinned version, ready for transactions on one node', () => {

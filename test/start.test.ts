@@ -14,7 +14,9 @@ describe('npm start (the default connectors.config.ts)', () => {
     await waitForOutput(w, /embedded Kafka ready/, 120_000);
     await waitForOutput(w, /task started from committed offsets/, 60_000);
     await new Promise((r) => setTimeout(r, 2_000));
-    const status = (await (await fetch('http://127.0.0.1:8083/status')).json()) as { tasks: { connector: string; state: string; records: number }[] };
+    const status = (await (await fetch('http://127.0.0.1:8083/status')).json()) as {
+      tasks: { connector: string; state: string; records: number }[];
+    };
     expect(status.tasks).toHaveLength(1);
     expect(status.tasks[0]).toMatchObject({ connector: 'synthetic-demo', state: 'running' });
     expect(status.tasks[0]!.records).toBeGreaterThan(0);

@@ -63,7 +63,8 @@ function fail(message: string, code: number = EXIT.FAILED): number {
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') return help(rest[0] ?? 'main');
-  if (!(cmd in HELP) || cmd === 'main') return fail(`unknown command "${cmd}"; see tributary --help`, EXIT.CONFIG);
+  if (!(cmd in HELP) || cmd === 'main')
+    return fail(`unknown command "${cmd}"; see tributary --help`, EXIT.CONFIG);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -123,7 +124,9 @@ async function main(argv: string[]): Promise<number> {
     if (values.json) console.log(JSON.stringify(body, null, 2));
     else
       for (const t of body.tasks)
-        console.log(`${`${t.connector}/${t.taskId}`.padEnd(28)} ${t.state.padEnd(10)} ${String(t.records).padStart(12)} records  ${JSON.stringify(t.offsets)}${t.lastError ? `  last error: ${t.lastError}` : ''}`);
+        console.log(
+          `${`${t.connector}/${t.taskId}`.padEnd(28)} ${t.state.padEnd(10)} ${String(t.records).padStart(12)} records  ${JSON.stringify(t.offsets)}${t.lastError ? `  last error: ${t.lastError}` : ''}`,
+        );
     return 0;
   }
 
@@ -132,26 +135,38 @@ async function main(argv: string[]): Promise<number> {
   const connectors = await resolveConnectors(cfg, path);
 
   if (cmd === 'validate') {
-    console.log(`${path}: OK — ${connectors.length} connector(s): ${connectors.map((c) => `${c.connector.name} (${c.connector.type})`).join(', ') || 'none'}`);
+    console.log(
+      `${path}: OK — ${connectors.length} connector(s): ${connectors.map((c) => `${c.connector.name} (${c.connector.type})`).join(', ') || 'none'}`,
+    );
     return 0;
   }
 
   // offsets
-  if (cfg.kafka.brokers === 'embedded') return fail('offsets needs a running Kafka: set KAFKA_BROKERS', EXIT.CONFIG);
+  if (cfg.kafka.brokers === 'embedded')
+    return fail('offsets needs a running Kafka: set KAFKA_BROKERS', EXIT.CONFIG);
   const [sub, name] = positionals;
   if (sub === 'list') {
     const all = await listOffsets(cfg, logger);
     for (const [connector, parts] of all) {
       if (values.connector && connector !== values.connector) continue;
-      for (const [p, e] of [...parts].sort(([a], [b]) => a.localeCompare(b))) console.log(`${connector}\t${p}\t${JSON.stringify(e.offset)}\ttask ${e.taskId}\t${e.at}`);
+      for (const [p, e] of [...parts].sort(([a], [b]) => a.localeCompare(b)))
+        console.log(`${connector}\t${p}\t${JSON.stringify(e.offset)}\ttask ${e.taskId}\t${e.at}`);
     }
     return 0;
   }
   if (sub === 'reset') {
     const c = connectors.find((x) => x.connector.name === name);
-    if (!c) return fail(`offsets reset: no connector "${name ?? ''}" (have: ${connectors.map((x) => x.connector.name).join(', ')})`, EXIT.CONFIG);
+    if (!c)
+      return fail(
+        `offsets reset: no connector "${name ?? ''}" (have: ${connectors.map((x) => x.connector.name).join(', ')})`,
+        EXIT.CONFIG,
+      );
     const parts = await resetOffsets(cfg, c, logger, values.partition);
-    console.log(parts.length ? `reset ${parts.length} partition(s) of ${c.connector.name}: ${parts.join(', ')}` : `${c.connector.name} had no committed offsets`);
+    console.log(
+      parts.length
+        ? `reset ${parts.length} partition(s) of ${c.connector.name}: ${parts.join(', ')}`
+        : `${c.connector.name} had no committed offsets`,
+    );
     return 0;
   }
   return fail('offsets: expected "list" or "reset NAME"; see tributary offsets --help', EXIT.CONFIG);

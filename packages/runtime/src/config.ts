@@ -39,7 +39,10 @@ export const connectorSchema = z.object({
 
 const kafkaSchema = z.object({
   /** `'embedded'` starts a local broker (dev only, needs Java and Maven); KAFKA_BROKERS overrides both. */
-  brokers: z.union([z.literal('embedded'), z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1)]),
+  brokers: z.union([
+    z.literal('embedded'),
+    z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1),
+  ]),
   clientId: z.string().default('tributary'),
   ssl: z.boolean().default(false),
   sasl: z
@@ -50,7 +53,10 @@ const kafkaSchema = z.object({
     })
     .optional(),
   /** Prefix of every transactional id: `<prefix>-<connector>-<task>`. One per cluster of workers. */
-  transactionalIdPrefix: z.string().regex(/^[a-zA-Z0-9._-]+$/).default('tributary'),
+  transactionalIdPrefix: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]+$/)
+    .default('tributary'),
   transactionTimeoutMs: z.number().int().positive().default(60_000),
   connectionTimeoutMs: z.number().int().positive().default(3_000),
   requestTimeoutMs: z.number().int().positive().default(30_000),
@@ -68,7 +74,15 @@ const topicsSchema = z.object({
 
 const workerSchema = z.object({
   /** HTTP server for /healthz, /metrics and /status; `false` turns it off. Port 0 picks a free port. */
-  http: z.union([z.literal(false), z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8083) })]).default({ host: '127.0.0.1', port: 8083 }),
+  http: z
+    .union([
+      z.literal(false),
+      z.object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8083),
+      }),
+    ])
+    .default({ host: '127.0.0.1', port: 8083 }),
   /** A task failing for longer than this turns /healthz red. */
   unhealthyAfterMs: z.number().int().positive().default(60_000),
   /** Extra source packages: type -> module specifier exporting `source`. */
@@ -85,12 +99,21 @@ export const rootSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
     cfg.connectors.forEach((c, i) => {
-      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['connectors', i, 'name'], message: `duplicate connector name "${c.name}"` });
+      if (seen.has(c.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connectors', i, 'name'],
+          message: `duplicate connector name "${c.name}"`,
+        });
       seen.add(c.name);
       // A transaction that outlives transaction.timeout.ms is aborted by the coordinator, which fences the
       // producer: leave room for the slowest commit.
       if (c.batch.maxMs + 10_000 > cfg.kafka.transactionTimeoutMs) {
-        ctx.addIssue({ code: 'custom', path: ['connectors', i, 'batch', 'maxMs'], message: `must be at least 10 s below kafka.transactionTimeoutMs (${cfg.kafka.transactionTimeoutMs})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connectors', i, 'batch', 'maxMs'],
+          message: `must be at least 10 s below kafka.transactionTimeoutMs (${cfg.kafka.transactionTimeoutMs})`,
+        });
       }
     });
   });
@@ -141,7 +164,9 @@ export function parseConfig(input: unknown): TributaryConfig {
   }
   const cfg = res.data;
   if (process.env.KAFKA_BROKERS) {
-    cfg.kafka.brokers = process.env.KAFKA_BROKERS.split(',').map((s) => s.trim()).filter(Boolean);
+    cfg.kafka.brokers = process.env.KAFKA_BROKERS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
   return cfg;
 }
@@ -149,11 +174,14 @@ export function parseConfig(input: unknown): TributaryConfig {
 export const DEFAULT_CONFIG_FILE = 'connectors.config.ts';
 
 /** Loads a config module (.ts/.js/.mjs, default export) or a .json file. */
-export async function loadConfigFile(file = process.env.TRIBUTARY_CONFIG ?? DEFAULT_CONFIG_FILE): Promise<{ path: string; raw: unknown }> {
+export async function loadConfigFile(
+  file = process.env.TRIBUTARY_CONFIG ?? DEFAULT_CONFIG_FILE,
+): Promise<{ path: string; raw: unknown }> {
   const path = resolve(file);
   if (!existsSync(path)) throw new ConfigError(`config file not found: ${path}`);
   if (extname(path) === '.json') return { path, raw: JSON.parse(await readFile(path, 'utf8')) as unknown };
   const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
-  if (mod.default === undefined) throw new ConfigError(`${path} has no default export (use \`export default defineConfig({...})\`)`);
+  if (mod.default === undefined)
+    throw new ConfigError(`${path} has no default export (use \`export default defineConfig({...})\`)`);
   return { path, raw: mod.default };
 }

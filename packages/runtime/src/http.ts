@@ -5,18 +5,40 @@ import type { TaskStatus } from './worker.ts';
 
 export interface Health {
   ok: boolean;
-  unhealthy: { connector: string; taskId: number; state: string; failingSince: string | null; lastError: string | null }[];
+  unhealthy: {
+    connector: string;
+    taskId: number;
+    state: string;
+    failingSince: string | null;
+    lastError: string | null;
+  }[];
 }
 
 /** Unhealthy when a task has failed for good, or has been failing for longer than `unhealthyAfterMs`. */
 export function health(tasks: TaskStatus[], unhealthyAfterMs: number, now = Date.now()): Health {
   const unhealthy = tasks
-    .filter((t) => t.state === 'failed' || (t.failingSince !== null && now - Date.parse(t.failingSince) > unhealthyAfterMs))
-    .map((t) => ({ connector: t.connector, taskId: t.taskId, state: t.state, failingSince: t.failingSince, lastError: t.lastError }));
+    .filter(
+      (t) =>
+        t.state === 'failed' ||
+        (t.failingSince !== null && now - Date.parse(t.failingSince) > unhealthyAfterMs),
+    )
+    .map((t) => ({
+      connector: t.connector,
+      taskId: t.taskId,
+      state: t.state,
+      failingSince: t.failingSince,
+      lastError: t.lastError,
+    }));
   return { ok: unhealthy.length === 0, unhealthy };
 }
 
-export function startHttp(opts: { host: string; port: number; metrics: Metrics; status: () => TaskStatus[]; unhealthyAfterMs: number }): Promise<{ server: Server; url: string }> {
+export function startHttp(opts: {
+  host: string;
+  port: number;
+  metrics: Metrics;
+  status: () => TaskStatus[];
+  unhealthyAfterMs: number;
+}): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     void (async () => {
       const path = (req.url ?? '/').split('?')[0];

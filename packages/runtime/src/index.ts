@@ -1,6 +1,16 @@
 // Public API of the worker runtime: config helpers for connectors.config.ts and the pieces to embed a
 // worker in another program.
-export { defineConfig, env, secretEnv, parseConfig, loadConfigFile, ConfigError, type TributaryConfig, type TributaryConfigInput, type ConnectorConfig } from './config.ts';
+export {
+  defineConfig,
+  env,
+  secretEnv,
+  parseConfig,
+  loadConfigFile,
+  ConfigError,
+  type TributaryConfig,
+  type TributaryConfigInput,
+  type ConnectorConfig,
+} from './config.ts';
 export { resolveConnectors, BUILTIN_SOURCES, type ResolvedConnector } from './registry.ts';
 export { startWorker, topicNamer, transactionalId, type Worker, type TaskStatus } from './worker.ts';
 export { runFromConfig, EXIT, type RunOptions, type RunResult } from './run.ts';

@@ -16,9 +16,20 @@ export function offsetKey(connector: string, partition: string): string {
   return JSON.stringify([connector, partition]);
 }
 
-export function offsetRecord(topic: string, connector: string, partition: string, offset: JsonValue, taskId: number): OutRecord {
+export function offsetRecord(
+  topic: string,
+  connector: string,
+  partition: string,
+  offset: JsonValue,
+  taskId: number,
+): OutRecord {
   const entry: OffsetEntry = { offset, taskId, at: new Date().toISOString() };
-  return { topic, key: offsetKey(connector, partition), value: Buffer.from(JSON.stringify(entry)), timestamp: Date.now() };
+  return {
+    topic,
+    key: offsetKey(connector, partition),
+    value: Buffer.from(JSON.stringify(entry)),
+    timestamp: Date.now(),
+  };
 }
 
 /** A tombstone: compaction drops the key, and readers treat it as "no offset". */
@@ -34,7 +45,12 @@ export type OffsetsByConnector = Map<string, Map<string, OffsetEntry>>;
  * behind it. So the (already fenced-in) session commits a marker to every partition, and we read until
  * each marker is seen: by then every transaction that was open when we started has been resolved.
  */
-export async function readAllOffsets(kafka: KafkaClient, session: TransactionalSession, topic: string, signal?: AbortSignal): Promise<OffsetsByConnector> {
+export async function readAllOffsets(
+  kafka: KafkaClient,
+  session: TransactionalSession,
+  topic: string,
+  signal?: AbortSignal,
+): Promise<OffsetsByConnector> {
   const partitions = await kafka.partitionCount(topic);
   const marker = randomUUID();
   const markerKey = JSON.stringify([MARKER, session.transactionalId]);
@@ -56,7 +72,8 @@ export async function readAllOffsets(kafka: KafkaClient, session: TransactionalS
       if (!m.key) return;
       const key = JSON.parse(m.key) as [string, string];
       if (key[0] === MARKER) {
-        if (m.value && (JSON.parse(m.value.toString('utf8')) as { marker?: string }).marker === marker) seen.add(m.partition);
+        if (m.value && (JSON.parse(m.value.toString('utf8')) as { marker?: string }).marker === marker)
+          seen.add(m.partition);
         return;
       }
       const [connector, partition] = key;
@@ -71,7 +88,13 @@ export async function readAllOffsets(kafka: KafkaClient, session: TransactionalS
   return out;
 }
 
-export async function readConnectorOffsets(kafka: KafkaClient, session: TransactionalSession, topic: string, connector: string, signal?: AbortSignal): Promise<Map<string, JsonValue>> {
+export async function readConnectorOffsets(
+  kafka: KafkaClient,
+  session: TransactionalSession,
+  topic: string,
+  connector: string,
+  signal?: AbortSignal,
+): Promise<Map<string, JsonValue>> {
   const all = await readAllOffsets(kafka, session, topic, signal);
   return new Map([...(all.get(connector) ?? new Map<string, OffsetEntry>())].map(([p, e]) => [p, e.offset]));
 }

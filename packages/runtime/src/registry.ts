@@ -40,27 +40,37 @@ async function importSource(specifier: string, from: string): Promise<AnySource>
   return source;
 }
 
-export async function resolveConnectors(cfg: TributaryConfig, configPath: string, only?: string[]): Promise<ResolvedConnector[]> {
+export async function resolveConnectors(
+  cfg: TributaryConfig,
+  configPath: string,
+  only?: string[],
+): Promise<ResolvedConnector[]> {
   const known = { ...BUILTIN_SOURCES, ...cfg.worker.plugins };
   const issues: string[] = [];
   const out: ResolvedConnector[] = [];
   if (only) {
     const names = new Set(cfg.connectors.map((c) => c.name));
-    for (const n of only) if (!names.has(n)) issues.push(`--only ${n}: no such connector (have: ${[...names].join(', ') || 'none'})`);
+    for (const n of only)
+      if (!names.has(n))
+        issues.push(`--only ${n}: no such connector (have: ${[...names].join(', ') || 'none'})`);
   }
   for (const [i, connector] of cfg.connectors.entries()) {
     if (only && !only.includes(connector.name)) continue;
     const where = `connectors[${i}] "${connector.name}"`;
     const specifier = known[connector.type];
     if (!specifier) {
-      issues.push(`${where}: type: unknown connector type "${connector.type}" (known types: ${Object.keys(known).sort().join(', ')})`);
+      issues.push(
+        `${where}: type: unknown connector type "${connector.type}" (known types: ${Object.keys(known).sort().join(', ')})`,
+      );
       continue;
     }
     let source: AnySource;
     try {
       source = await importSource(specifier, configPath);
     } catch (err) {
-      issues.push(`${where}: type: cannot load "${connector.type}" from ${specifier}: ${(err as Error).message}`);
+      issues.push(
+        `${where}: type: cannot load "${connector.type}" from ${specifier}: ${(err as Error).message}`,
+      );
       continue;
     }
     const parsed = source.configSchema.safeParse(connector.config);

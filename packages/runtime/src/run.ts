@@ -27,7 +27,9 @@ async function startEmbeddedKafka(logger: Logger): Promise<EmbeddedKafka> {
   try {
     testkit = (await import('@tributary/testkit')) as typeof testkit;
   } catch {
-    throw new Error('kafka.brokers is "embedded" but @tributary/testkit is not installed: set KAFKA_BROKERS or kafka.brokers');
+    throw new Error(
+      'kafka.brokers is "embedded" but @tributary/testkit is not installed: set KAFKA_BROKERS or kafka.brokers',
+    );
   }
   logger.info('starting embedded Kafka (Apache Kafka from Maven Central; first start downloads the jars)');
   const k = await testkit.startKafka();
@@ -52,7 +54,12 @@ export async function runFromConfig(opts: RunOptions): Promise<RunResult> {
   const metrics = createMetrics();
   const worker = startWorker({ config: cfg, connectors, logger: log, metrics, signal: opts.signal });
   const http = cfg.worker.http
-    ? await startHttp({ ...cfg.worker.http, metrics, status: worker.status, unhealthyAfterMs: cfg.worker.unhealthyAfterMs })
+    ? await startHttp({
+        ...cfg.worker.http,
+        metrics,
+        status: worker.status,
+        unhealthyAfterMs: cfg.worker.unhealthyAfterMs,
+      })
     : null;
   if (http) log.info({ url: http.url }, 'health, metrics and status served');
   const stopProgress = opts.progress ? startProgress(worker.status) : null;
@@ -65,7 +72,8 @@ export async function runFromConfig(opts: RunOptions): Promise<RunResult> {
   }
   const tasks = worker.status();
   const failed = tasks.filter((t) => t.state === 'failed');
-  for (const t of failed) log.error({ connector: t.connector, task: t.taskId, err: t.lastError }, 'task failed');
+  for (const t of failed)
+    log.error({ connector: t.connector, task: t.taskId, err: t.lastError }, 'task failed');
   const fenced = failed.length > 0 && failed.every((t) => /fenced/.test(t.lastError ?? ''));
   return { exitCode: failed.length === 0 ? 0 : fenced ? EXIT.FENCED : EXIT.FAILED, tasks };
 }

@@ -45,7 +45,11 @@ const ABORTED = Symbol('aborted');
  * and removes them: racing against one long-lived promise instead would attach a reaction to it on every
  * call, each holding that call's batch, and leak memory at the rate records flow.
  */
-function nextOrStop<T>(next: Promise<T>, signal: AbortSignal, waitMs: number | null): Promise<T | typeof TIMEOUT | typeof ABORTED> {
+function nextOrStop<T>(
+  next: Promise<T>,
+  signal: AbortSignal,
+  waitMs: number | null,
+): Promise<T | typeof TIMEOUT | typeof ABORTED> {
   if (signal.aborted) return Promise.resolve(ABORTED);
   return new Promise((resolve, reject) => {
     const timer = waitMs === null ? undefined : setTimeout(() => done(TIMEOUT), waitMs);
@@ -66,7 +70,12 @@ function nextOrStop<T>(next: Promise<T>, signal: AbortSignal, waitMs: number | n
 
 function serialize(r: SourceRecord, topicName: (l: string) => string): OutRecord {
   const v = r.value;
-  const value = v === null ? null : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(JSON.stringify(v));
+  const value =
+    v === null
+      ? null
+      : v instanceof Uint8Array
+        ? Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+        : Buffer.from(JSON.stringify(v));
   const out: OutRecord = { topic: topicName(r.topic), key: r.key, value, timestamp: r.timestamp };
   if (r.headers) out.headers = r.headers;
   return out;
@@ -111,8 +120,13 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
       if (isFencingError(err)) {
         // The coordinator also bumps the epoch of a transaction that outlived its timeout; that is our own
         // slowness, not another owner, and deserves a restart rather than a stop.
-        if (elapsed >= t.transactionTimeoutMs) throw new RetryableError(`transaction exceeded transactionTimeoutMs (${Math.round(elapsed)} ms)`, { cause: err });
-        throw new FencedError(`fenced: another worker now runs ${t.transactionalId}; this instance stops`, { cause: err });
+        if (elapsed >= t.transactionTimeoutMs)
+          throw new RetryableError(`transaction exceeded transactionTimeoutMs (${Math.round(elapsed)} ms)`, {
+            cause: err,
+          });
+        throw new FencedError(`fenced: another worker now runs ${t.transactionalId}; this instance stops`, {
+          cause: err,
+        });
       }
       throw new RetryableError(`transaction failed: ${(err as Error).message}`, { cause: err });
     };
@@ -125,7 +139,11 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
         out.push(rec);
         txBytes += (rec.key?.length ?? 0) + (rec.value?.length ?? 0);
         txPerTopic.set(r.topic, (txPerTopic.get(r.topic) ?? 0) + 1);
-        if (r.topic === TOPICS.deadLetters.name) t.metrics.deadLetters.inc({ ...labels, reason: r.headers?.['tributary.dead-letter.reason'] ?? 'unknown' });
+        if (r.topic === TOPICS.deadLetters.name)
+          t.metrics.deadLetters.inc({
+            ...labels,
+            reason: r.headers?.['tributary.dead-letter.reason'] ?? 'unknown',
+          });
       }
       txRecords += out.length;
       txOffsets.set(batch.partition, batch.offset);
@@ -141,7 +159,11 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
       if (txOffsets.size === 0) return;
       const started = performance.now();
       try {
-        await session!.send([...txOffsets].map(([partition, offset]) => offsetRecord(t.offsetsTopic, t.connector, partition, offset, t.taskId)));
+        await session!.send(
+          [...txOffsets].map(([partition, offset]) =>
+            offsetRecord(t.offsetsTopic, t.connector, partition, offset, t.taskId),
+          ),
+        );
         await session!.commit();
       } catch (err) {
         fail(err, performance.now() - txStartedAt);
@@ -186,11 +208,17 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
       taskAbort.abort(new Error('task ended'));
       next.catch(() => {});
       // Don't await a source stuck in I/O forever.
-      await Promise.race([iterator.return?.(undefined).catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
+      await Promise.race([
+        iterator.return?.(undefined).catch(() => {}),
+        new Promise((r) => setTimeout(r, 2_000).unref()),
+      ]);
     }
   } catch (err) {
     if (err instanceof FatalError || err instanceof RetryableError) throw err;
-    if (isFencingError(err)) throw new FencedError(`fenced: another worker now runs ${t.transactionalId}; this instance stops`, { cause: err });
+    if (isFencingError(err))
+      throw new FencedError(`fenced: another worker now runs ${t.transactionalId}; this instance stops`, {
+        cause: err,
+      });
     throw err;
   } finally {
     await session?.close();

@@ -77,7 +77,11 @@ async function prepareTopics(deps: WorkerDeps, kafka: KafkaClient): Promise<void
       replicationFactor: cfg.topics.replicationFactor,
       configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
     },
-    ...[...logical].map((l) => ({ topic: name(l), numPartitions: cfg.topics.partitions, replicationFactor: cfg.topics.replicationFactor })),
+    ...[...logical].map((l) => ({
+      topic: name(l),
+      numPartitions: cfg.topics.partitions,
+      replicationFactor: cfg.topics.replicationFactor,
+    })),
   ];
   for (let attempt = 1; ; attempt++) {
     try {
@@ -87,7 +91,9 @@ async function prepareTopics(deps: WorkerDeps, kafka: KafkaClient): Promise<void
       const delay = backoff(attempt);
       logger.error(
         { brokers: cfg.kafka.brokers, attempt, retryInMs: delay },
-        isConnectionError(err) ? `Kafka unreachable: ${errorMessage(err)}` : `cannot create topics: ${errorMessage(err)}`,
+        isConnectionError(err)
+          ? `Kafka unreachable: ${errorMessage(err)}`
+          : `cannot create topics: ${errorMessage(err)}`,
       );
       await sleep(delay, signal);
     }
@@ -106,7 +112,12 @@ export function startWorker(deps: WorkerDeps): Worker {
   const name = topicNamer(cfg);
   const tasks: TaskStatus[] = [];
 
-  const superviseTask = async (c: ResolvedConnector, taskId: number, taskConfig: unknown, status: TaskStatus) => {
+  const superviseTask = async (
+    c: ResolvedConnector,
+    taskId: number,
+    taskConfig: unknown,
+    status: TaskStatus,
+  ) => {
     const labels = { connector: c.connector.name, task: String(taskId) };
     const log = logger.child({ connector: c.connector.name, task: taskId });
     let attempt = 0;
@@ -161,12 +172,16 @@ export function startWorker(deps: WorkerDeps): Worker {
         status.failingSince ??= new Date().toISOString();
         metrics.errors.inc({ ...labels, kind: isConnectionError(err) ? 'connection' : 'retryable' });
         metrics.restarts.inc(labels);
-        log.warn({ err: status.lastError, attempt, retryInMs: delay }, 'task failed; restarting from committed offsets');
+        log.warn(
+          { err: status.lastError, attempt, retryInMs: delay },
+          'task failed; restarting from committed offsets',
+        );
         await sleep(delay, signal).catch(() => {});
       }
     }
     metrics.taskState.set(labels, 0);
-    if (status.state === 'running' || status.state === 'restarting' || status.state === 'starting') status.state = 'stopped';
+    if (status.state === 'running' || status.state === 'restarting' || status.state === 'starting')
+      status.state = 'stopped';
   };
 
   const done = (async () => {
@@ -178,7 +193,9 @@ export function startWorker(deps: WorkerDeps): Worker {
     }
     const runs: Promise<void>[] = [];
     for (const c of deps.connectors) {
-      const specs = c.source.tasks ? c.source.tasks(c.config, c.connector.tasksMax) : [{ taskId: 0, config: c.config }];
+      const specs = c.source.tasks
+        ? c.source.tasks(c.config, c.connector.tasksMax)
+        : [{ taskId: 0, config: c.config }];
       for (const spec of specs) {
         const status: TaskStatus = {
           connector: c.connector.name,

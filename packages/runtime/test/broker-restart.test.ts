@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTopic, spawnWorker, startKafka, waitForOutput, writeConfig, type KafkaBroker } from '@tributary/testkit';
+import {
+  readTopic,
+  spawnWorker,
+  startKafka,
+  waitForOutput,
+  writeConfig,
+  type KafkaBroker,
+} from '@tributary/testkit';
 import { expectExactSequence, syntheticConfig } from './helpers.ts';
 
 describe('broker restart mid-run', () => {

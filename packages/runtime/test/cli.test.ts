@@ -9,24 +9,39 @@ describe('tributary CLI', () => {
   });
 
   it('validate exits 2 naming the connector and field', async () => {
-    const file = writeConfig({ kafka: { brokers: ['127.0.0.1:9092'] }, connectors: [{ name: 'demo', type: 'synthetic', config: { partitions: -1 } }] });
+    const file = writeConfig({
+      kafka: { brokers: ['127.0.0.1:9092'] },
+      connectors: [{ name: 'demo', type: 'synthetic', config: { partitions: -1 } }],
+    });
     const p = spawnCli(['validate', '--config', file]);
     expect(await p.exited).toBe(2);
     expect(p.output()).toMatch(/connectors\[0\] "demo": config\.partitions: /);
   });
 
   it('validate exits 2 listing known types for an unknown type; 0 for a good config', async () => {
-    const bad = spawnCli(['validate', '--config', writeConfig({ kafka: { brokers: ['h:1'] }, connectors: [{ name: 'n', type: 'nope' }] })]);
+    const bad = spawnCli([
+      'validate',
+      '--config',
+      writeConfig({ kafka: { brokers: ['h:1'] }, connectors: [{ name: 'n', type: 'nope' }] }),
+    ]);
     expect(await bad.exited).toBe(2);
     expect(bad.output()).toMatch(/unknown connector type "nope" \(known types: .*synthetic/);
-    const good = spawnCli(['validate', '--config', writeConfig({ kafka: { brokers: ['h:1'] }, connectors: [{ name: 'n', type: 'synthetic' }] })]);
+    const good = spawnCli([
+      'validate',
+      '--config',
+      writeConfig({ kafka: { brokers: ['h:1'] }, connectors: [{ name: 'n', type: 'synthetic' }] }),
+    ]);
     expect(await good.exited).toBe(0);
     expect(good.output()).toMatch(/OK — 1 connector\(s\): n \(synthetic\)/);
   });
 
   it('run with unreachable brokers: a clear error, backoff, no log flood, clean stop', async () => {
     const port = await freePort(); // nothing listens here
-    const file = writeConfig({ kafka: { brokers: [`127.0.0.1:${port}`] }, worker: { http: false }, connectors: [{ name: 'n', type: 'synthetic' }] });
+    const file = writeConfig({
+      kafka: { brokers: [`127.0.0.1:${port}`] },
+      worker: { http: false },
+      connectors: [{ name: 'n', type: 'synthetic' }],
+    });
     const p = spawnCli(['run', '--config', file, '--no-progress']);
     await waitForOutput(p, /Kafka unreachable/, 30_000);
     await new Promise((r) => setTimeout(r, 8_000));
@@ -38,7 +53,9 @@ describe('tributary CLI', () => {
     expect(errors.length).toBeLessThanOrEqual(8); // ...with backoff, not a flood
     expect(lines.length).toBeLessThan(20);
     expect(errors[0]).toContain(`127.0.0.1:${port}`);
-    expect(errors.map((l) => (JSON.parse(l) as { retryInMs: number }).retryInMs).every((ms) => ms > 0)).toBe(true);
+    expect(errors.map((l) => (JSON.parse(l) as { retryInMs: number }).retryInMs).every((ms) => ms > 0)).toBe(
+      true,
+    );
   });
 
   it('unknown command exits 2', async () => {

@@ -19,7 +19,13 @@ async function issuesOf(raw: unknown): Promise<string[]> {
 
 describe('config validation', () => {
   it('names the connector and the field path of a bad source setting', async () => {
-    const issues = await issuesOf({ ...base, connectors: [{ name: 'ok', type: 'synthetic' }, { name: 'demo', type: 'synthetic', config: { recordBytes: 'big' } }] });
+    const issues = await issuesOf({
+      ...base,
+      connectors: [
+        { name: 'ok', type: 'synthetic' },
+        { name: 'demo', type: 'synthetic', config: { recordBytes: 'big' } },
+      ],
+    });
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatch(/^connectors\[1\] "demo": config\.recordBytes: .*number/);
   });
@@ -40,7 +46,9 @@ describe('config validation', () => {
     });
     expect(issues.join('\n')).toContain('kafka.brokers');
     expect(issues.join('\n')).toContain('connectors[1] "a": name: duplicate connector name "a"');
-    expect(issues.join('\n')).toContain('connectors[0] "a": batch.maxMs: must be at least 10 s below kafka.transactionTimeoutMs');
+    expect(issues.join('\n')).toContain(
+      'connectors[0] "a": batch.maxMs: must be at least 10 s below kafka.transactionTimeoutMs',
+    );
   });
 
   it('KAFKA_BROKERS overrides the configured brokers', () => {
@@ -62,9 +70,18 @@ describe('secrets never reach logs', () => {
 
   it('redacts secret-named fields at any depth and Secret values anywhere', () => {
     const { logger, text } = capture();
-    const cfg = parseConfig({ kafka: { brokers: ['h:1'], sasl: { mechanism: 'plain', username: 'u', password: 'hunter2-kafka' } } });
+    const cfg = parseConfig({
+      kafka: { brokers: ['h:1'], sasl: { mechanism: 'plain', username: 'u', password: 'hunter2-kafka' } },
+    });
     logger.info({ kafka: cfg.kafka }, 'config');
-    logger.info({ connector: { config: { auth: { clientSecret: 'cs-hunter2', privateKey: 'pk-hunter2', note: 'kept' } } } }, 'nested');
+    logger.info(
+      {
+        connector: {
+          config: { auth: { clientSecret: 'cs-hunter2', privateKey: 'pk-hunter2', note: 'kept' } },
+        },
+      },
+      'nested',
+    );
     logger.info({ whatever: secret('plain-hunter2') }, 'secret value');
     const out = text();
     expect(out).not.toMatch(/hunter2/);

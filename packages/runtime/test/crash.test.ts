@@ -13,7 +13,12 @@ describe('crash consistency (real Kafka, real worker processes)', () => {
     // lands while the worker is producing; a final unthrottled run (same connector, same offsets) ends it.
     const total = ratePerSec * kills * (maxUptimeMs / 1000) + 5_000;
     const s = syntheticConfig({ brokers, partitions: 2, total, ratePerSec, maxRecords: 300, maxMs: 150 });
-    const uptimes = await crashLoop({ configFile: writeConfig(s.config), kills, minUptimeMs: 400, maxUptimeMs });
+    const uptimes = await crashLoop({
+      configFile: writeConfig(s.config),
+      kills,
+      minUptimeMs: 400,
+      maxUptimeMs,
+    });
     expect(uptimes).toHaveLength(kills);
 
     const midway = await readTopic(brokers, `${s.prefix}synthetic.records`);

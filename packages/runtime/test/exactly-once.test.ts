@@ -23,7 +23,10 @@ describe('exactly-once source offsets (real Kafka)', () => {
     await waitForOutput(second, /task finished/, 90_000);
     expect(await second.exited).toBe(0);
     // The second run started where the first committed, not at zero.
-    const startLine = second.output().split('\n').find((l) => l.includes('task started from committed offsets'))!;
+    const startLine = second
+      .output()
+      .split('\n')
+      .find((l) => l.includes('task started from committed offsets'))!;
     const resumedFrom = (JSON.parse(startLine) as { offsets: Record<string, { next: number }> }).offsets;
     expect(resumedFrom['0']!.next).toBeGreaterThan(0);
     expect(resumedFrom['1']!.next).toBeGreaterThan(0);
@@ -45,10 +48,19 @@ describe('exactly-once source offsets (real Kafka)', () => {
     const w = spawnWorker(writeConfig(s.config));
     await waitForOutput(w, /task finished/, 60_000);
     expect(await w.exited).toBe(0);
-    expectExactSequence(await readTopic(brokers, `${s.prefix}synthetic.records`), s.connector, 1, 500, [7, 250]);
+    expectExactSequence(
+      await readTopic(brokers, `${s.prefix}synthetic.records`),
+      s.connector,
+      1,
+      500,
+      [7, 250],
+    );
     const dead = await readTopic(brokers, `${s.prefix}deadletter`);
     expect(dead).toHaveLength(2);
-    const values = dead.map((d) => JSON.parse(d.value!) as { reason: string; sourceRef: string; payload: string; connector: string });
+    const values = dead.map(
+      (d) =>
+        JSON.parse(d.value!) as { reason: string; sourceRef: string; payload: string; connector: string },
+    );
     expect(values.map((v) => v.sourceRef)).toEqual(['0:7', '0:250']);
     expect(values.every((v) => v.reason === 'synthetic-poison' && v.connector === s.connector)).toBe(true);
     expect(values[0]!.payload).toBe('{"seq":7,');

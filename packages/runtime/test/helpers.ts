@@ -20,7 +20,11 @@ export function syntheticConfig(o: {
     prefix: `t${id}.`,
     connector: `syn-${id}`,
     config: {
-      kafka: { brokers: o.brokers, transactionalIdPrefix: `t${id}`, transactionTimeoutMs: o.transactionTimeoutMs ?? 30_000 },
+      kafka: {
+        brokers: o.brokers,
+        transactionalIdPrefix: `t${id}`,
+        transactionTimeoutMs: o.transactionTimeoutMs ?? 30_000,
+      },
       topics: { prefix: `t${id}.`, offsetsTopic: `t${id}.offsets`, partitions: 3 },
       worker: { http: false },
       connectors: [
@@ -43,7 +47,13 @@ export function syntheticConfig(o: {
 }
 
 /** Every synthetic partition holds seq 0..total-1 exactly once and in order (minus poison seqs). */
-export function expectExactSequence(messages: TopicMessage[], connector: string, partitions: number, total: number, skip: number[] = []) {
+export function expectExactSequence(
+  messages: TopicMessage[],
+  connector: string,
+  partitions: number,
+  total: number,
+  skip: number[] = [],
+) {
   const byKey = new Map<string, { seq: number; kafkaPartition: number }[]>();
   for (const m of messages) {
     const v = JSON.parse(m.value!) as { seq: number; connector: string; partition: string };
@@ -52,7 +62,9 @@ export function expectExactSequence(messages: TopicMessage[], connector: string,
     list.push({ seq: v.seq, kafkaPartition: m.partition });
     byKey.set(m.key!, list);
   }
-  expect([...byKey.keys()].sort()).toEqual(Array.from({ length: partitions }, (_, p) => `${connector}:${p}`).sort());
+  expect([...byKey.keys()].sort()).toEqual(
+    Array.from({ length: partitions }, (_, p) => `${connector}:${p}`).sort(),
+  );
   const expected = Array.from({ length: total }, (_, i) => i).filter((i) => !skip.includes(i));
   for (const [key, list] of byKey) {
     // One key lives in one Kafka partition, so offset order is the order consumers see.
@@ -61,7 +73,9 @@ export function expectExactSequence(messages: TopicMessage[], connector: string,
     if (seqs.length !== expected.length || seqs.some((s, i) => s !== expected[i])) {
       const dupes = seqs.length - new Set(seqs).size;
       const missing = expected.filter((s) => !seqs.includes(s)).length;
-      throw new Error(`${key}: ${seqs.length} records, expected ${expected.length} (duplicates ${dupes}, missing ${missing})`);
+      throw new Error(
+        `${key}: ${seqs.length} records, expected ${expected.length} (duplicates ${dupes}, missing ${missing})`,
+      );
     }
   }
 }

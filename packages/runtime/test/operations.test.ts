@@ -18,19 +18,31 @@ describe('operating a worker', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true, unhealthy: [] });
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`tributary_records_total\\{connector="${s.connector}",task="0",topic="synthetic.records"\\} [1-9]`));
+    expect(metrics).toMatch(
+      new RegExp(
+        `tributary_records_total\\{connector="${s.connector}",task="0",topic="synthetic.records"\\} [1-9]`,
+      ),
+    );
     expect(metrics).toContain('tributary_transaction_commit_seconds_bucket');
 
     const status = spawnCli(['status', '--url', url]);
     expect(await status.exited).toBe(0);
-    expect(status.output()).toMatch(new RegExp(`${s.connector}/0\\s+running\\s+\\d+ records\\s+\\{"0":\\{"next":\\d+\\},"1":\\{"next":\\d+\\}\\}`));
+    expect(status.output()).toMatch(
+      new RegExp(
+        `${s.connector}/0\\s+running\\s+\\d+ records\\s+\\{"0":\\{"next":\\d+\\},"1":\\{"next":\\d+\\}\\}`,
+      ),
+    );
 
     w.kill('SIGTERM');
     expect(await w.exited).toBe(0);
 
     const list = spawnCli(['offsets', 'list', '--config', file, '--connector', s.connector]);
     expect(await list.exited).toBe(0);
-    const rows = list.output().trim().split('\n').filter((l) => l.startsWith(s.connector));
+    const rows = list
+      .output()
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith(s.connector));
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(new RegExp(`^${s.connector}\\t0\\t\\{"next":[1-9]\\d*\\}\\ttask 0`));
 
@@ -40,7 +52,12 @@ describe('operating a worker', () => {
 
     const after = spawnCli(['offsets', 'list', '--config', file, '--connector', s.connector]);
     expect(await after.exited).toBe(0);
-    expect(after.output().split('\n').filter((l) => l.startsWith(s.connector))).toHaveLength(0);
+    expect(
+      after
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith(s.connector)),
+    ).toHaveLength(0);
 
     const again = spawnWorker(file);
     await waitForOutput(again, /task started from committed offsets/);

@@ -111,12 +111,40 @@ export const alertEvidence = z.object({
 });
 
 export const alert = z.object({
+  /** Deterministic: hash of rule id, rule version, key and the first evidence ids; a replay yields the same id. */
+  alertId: z.string(),
   ruleId: z.string(),
+  ruleVersion: z.number().int().positive(),
+  /** `test`-mode alerts go to a separate topic; they never page anyone. */
+  mode: z.enum(['active', 'test']),
+  /** Band of `score`: 0-39 low, 40-69 medium, 70-89 high, 90-100 critical. */
   severity: z.enum(['low', 'medium', 'high', 'critical']),
+  score: z.number().int().min(0).max(100),
+  /** The key the rule matched by (`customer:...`, `address:...`). */
   entity: z.string(),
+  /** Event time of the finding (the last evidence event). */
   time: isoTime,
   summary: z.string(),
+  /** Entities the alert names, with their role and how sure the rule is (0-1). */
+  labels: z.array(
+    z.object({
+      entity: z.string(),
+      entityType: z.enum([
+        'address',
+        'customer',
+        'crm-record',
+        'crm-actor',
+        'transaction',
+        'exchange-account',
+        'market',
+      ]),
+      label: z.enum(['attacker', 'victim', 'subject']),
+      confidence: z.number().min(0).max(1),
+    }),
+  ),
   evidence: z.array(alertEvidence).min(1),
+  /** Rule-specific facts (thresholds used, amounts, list version). */
+  details: z.record(z.string(), z.unknown()),
 });
 
 export const deadLetter = z.object({

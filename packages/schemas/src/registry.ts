@@ -25,8 +25,16 @@ export function validateRecord<T extends RecordType>(type: T, value: unknown): R
 /** JSON Schema (draft 2020-12) for every record type, for consumers in other languages. */
 export function jsonSchemas(): Record<RecordType, unknown> {
   const out = {} as Record<RecordType, unknown>;
-  for (const [type, spec] of Object.entries(RECORD_TYPES) as [RecordType, (typeof RECORD_TYPES)[RecordType]][]) {
-    out[type] = { ...z.toJSONSchema(spec.schema), title: type, 'x-tributary-version': spec.version, 'x-tributary-topic': spec.topic };
+  for (const [type, spec] of Object.entries(RECORD_TYPES) as [
+    RecordType,
+    (typeof RECORD_TYPES)[RecordType],
+  ][]) {
+    out[type] = {
+      ...z.toJSONSchema(spec.schema),
+      title: type,
+      'x-tributary-version': spec.version,
+      'x-tributary-topic': spec.topic,
+    };
   }
   return out;
 }

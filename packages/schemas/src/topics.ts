@@ -24,7 +24,8 @@ export const TOPICS = {
   },
   chainTransfers: {
     name: 'chain.transfers',
-    description: 'Value movements: native value, ERC-20/721/1155 transfers, Bitcoin outputs (with spending side).',
+    description:
+      'Value movements: native value, ERC-20/721/1155 transfers, Bitcoin outputs (with spending side).',
     key: '`<chain>`: same partition as the transactions they belong to; consumers re-key by address.',
   },
   exchangeTrades: {
@@ -44,7 +45,8 @@ export const TOPICS = {
   },
   deadLetters: {
     name: 'deadletter',
-    description: 'Source payloads that could not be normalized, with the reason; nothing is dropped silently.',
+    description:
+      'Source payloads that could not be normalized, with the reason; nothing is dropped silently.',
     key: '`<connector>`.',
   },
   syntheticRecords: {

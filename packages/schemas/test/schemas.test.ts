@@ -23,13 +23,34 @@ describe('schemas', () => {
     expect(bad.error!.issues[0]!.path).toEqual(['price']);
     // Amounts are exact strings: a float-looking string with exponent is rejected.
     expect(RECORD_TYPES['exchange.trade'].schema.safeParse({ ...trade, amount: '1e-8' }).success).toBe(false);
-    expect(RECORD_TYPES['chain.transfer'].schema.safeParse({ op: 'upsert', chain: 'ethereum:1', blockNumber: 1, blockHash: '0x', transactionHash: '0x', index: 0, kind: 'erc20', token: '0x', tokenId: null, from: null, to: null, amount: '1.5', timestamp: '2024-01-01T00:00:00Z' }).success).toBe(false);
+    expect(
+      RECORD_TYPES['chain.transfer'].schema.safeParse({
+        op: 'upsert',
+        chain: 'ethereum:1',
+        blockNumber: 1,
+        blockHash: '0x',
+        transactionHash: '0x',
+        index: 0,
+        kind: 'erc20',
+        token: '0x',
+        tokenId: null,
+        from: null,
+        to: null,
+        amount: '1.5',
+        timestamp: '2024-01-01T00:00:00Z',
+      }).success,
+    ).toBe(false);
   });
 
   it('exports a JSON Schema per record type with its version and topic', () => {
     const all = jsonSchemas();
     expect(Object.keys(all).sort()).toEqual(Object.keys(RECORD_TYPES).sort());
-    const t = all['exchange.trade'] as { type: string; required: string[]; 'x-tributary-topic': string; 'x-tributary-version': number };
+    const t = all['exchange.trade'] as {
+      type: string;
+      required: string[];
+      'x-tributary-topic': string;
+      'x-tributary-version': number;
+    };
     expect(t.type).toBe('object');
     expect(t.required).toContain('tradeId');
     expect(t['x-tributary-topic']).toBe('exchange.trades');
@@ -44,6 +65,9 @@ describe('schemas', () => {
   });
 
   it('puts type and schema version in headers', () => {
-    expect(recordHeaders('chain.block')).toEqual({ 'tributary.record.type': 'chain.block', 'tributary.schema.version': '1' });
+    expect(recordHeaders('chain.block')).toEqual({
+      'tributary.record.type': 'chain.block',
+      'tributary.schema.version': '1',
+    });
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { FatalError, RetryableError, deadLetter, secret, secretSchema, sleep, withRetry } from '../src/index.ts';
+import {
+  FatalError,
+  RetryableError,
+  deadLetter,
+  secret,
+  secretSchema,
+  sleep,
+  withRetry,
+} from '../src/index.ts';
 
 describe('withRetry', () => {
   it('retries retryable errors with backoff and returns the result', async () => {
@@ -20,20 +28,46 @@ describe('withRetry', () => {
 
   it('never retries a FatalError, and honours a shouldRetry veto', async () => {
     let calls = 0;
-    await expect(withRetry(async () => (calls++, Promise.reject(new FatalError('bad credentials'))), { what: 'op', minTimeoutMs: 1 })).rejects.toThrow('bad credentials');
+    await expect(
+      withRetry(async () => (calls++, Promise.reject(new FatalError('bad credentials'))), {
+        what: 'op',
+        minTimeoutMs: 1,
+      }),
+    ).rejects.toThrow('bad credentials');
     expect(calls).toBe(1);
     calls = 0;
-    await expect(withRetry(async () => (calls++, Promise.reject(new Error('404'))), { what: 'op', minTimeoutMs: 1, shouldRetry: () => false })).rejects.toThrow('404');
+    await expect(
+      withRetry(async () => (calls++, Promise.reject(new Error('404'))), {
+        what: 'op',
+        minTimeoutMs: 1,
+        shouldRetry: () => false,
+      }),
+    ).rejects.toThrow('404');
     expect(calls).toBe(1);
   });
 
   it('gives up after `retries` attempts and stops when aborted', async () => {
     let calls = 0;
-    await expect(withRetry(async () => (calls++, Promise.reject(new Error('down'))), { what: 'op', retries: 2, minTimeoutMs: 1, maxTimeoutMs: 2 })).rejects.toThrow('down');
+    await expect(
+      withRetry(async () => (calls++, Promise.reject(new Error('down'))), {
+        what: 'op',
+        retries: 2,
+        minTimeoutMs: 1,
+        maxTimeoutMs: 2,
+      }),
+    ).rejects.toThrow('down');
     expect(calls).toBe(3);
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('stop')), 50);
-    await expect(withRetry(async () => Promise.reject(new Error('down')), { what: 'op', retries: Infinity, minTimeoutMs: 10, maxTimeoutMs: 20, signal: ac.signal })).rejects.toThrow();
+    await expect(
+      withRetry(async () => Promise.reject(new Error('down')), {
+        what: 'op',
+        retries: Infinity,
+        minTimeoutMs: 10,
+        maxTimeoutMs: 20,
+        signal: ac.signal,
+      }),
+    ).rejects.toThrow();
     expect(ac.signal.aborted).toBe(true);
   });
 });
@@ -54,10 +88,24 @@ describe('helpers', () => {
   });
 
   it('deadLetter keeps the raw payload and the reason', () => {
-    const r = deadLetter({ connector: 'eth', reason: 'bad-log', error: 'wrong topic count', sourceRef: '0xabc', payload: { topics: [] }, timestamp: 0 });
+    const r = deadLetter({
+      connector: 'eth',
+      reason: 'bad-log',
+      error: 'wrong topic count',
+      sourceRef: '0xabc',
+      payload: { topics: [] },
+      timestamp: 0,
+    });
     expect(r.topic).toBe('deadletter');
     expect(r.key).toBe('eth');
-    expect(r.value).toMatchObject({ reason: 'bad-log', payload: '{"topics":[]}', at: '1970-01-01T00:00:00.000Z' });
-    expect(r.headers).toMatchObject({ 'tributary.dead-letter.reason': 'bad-log', 'tributary.record.type': 'dead-letter' });
+    expect(r.value).toMatchObject({
+      reason: 'bad-log',
+      payload: '{"topics":[]}',
+      at: '1970-01-01T00:00:00.000Z',
+    });
+    expect(r.headers).toMatchObject({
+      'tributary.dead-letter.reason': 'bad-log',
+      'tributary.record.type': 'dead-letter',
+    });
   });
 });

@@ -1,7 +1,14 @@
 // Deterministic numbered records at a configurable rate and size, resumable from its offset: the source
 // for crash tests, benchmarks and the first runnable default.
 import { z } from 'zod';
-import { deadLetter, defineSource, sleep, type SourceBatch, type SourceRecord, type TaskSpec } from '@tributary/sdk';
+import {
+  deadLetter,
+  defineSource,
+  sleep,
+  type SourceBatch,
+  type SourceRecord,
+  type TaskSpec,
+} from '@tributary/sdk';
 import { TOPICS, recordHeaders } from '@tributary/schemas';
 
 export const configSchema = z.object({
@@ -26,7 +33,11 @@ export type SyntheticTaskConfig = SyntheticConfig & { ownPartitions: number[] };
 export type SyntheticOffset = { next: number };
 
 /** Typed helper for connectors.config.ts. */
-export function synthetic(name: string, config: z.input<typeof configSchema>, batch?: { maxRecords?: number; maxMs?: number }) {
+export function synthetic(
+  name: string,
+  config: z.input<typeof configSchema>,
+  batch?: { maxRecords?: number; maxMs?: number },
+) {
   return { name, type: 'synthetic', config, ...(batch ? { batch } : {}) };
 }
 
@@ -46,7 +57,10 @@ export const source = defineSource<SyntheticConfig, SyntheticTaskConfig, Synthet
     const n = Math.min(tasksMax, config.partitions);
     return Array.from({ length: n }, (_, taskId) => ({
       taskId,
-      config: { ...config, ownPartitions: Array.from({ length: config.partitions }, (_, p) => p).filter((p) => p % n === taskId) },
+      config: {
+        ...config,
+        ownPartitions: Array.from({ length: config.partitions }, (_, p) => p).filter((p) => p % n === taskId),
+      },
     }));
   },
   async *run(ctx): AsyncGenerator<SourceBatch<SyntheticOffset>> {
@@ -64,7 +78,8 @@ export const source = defineSource<SyntheticConfig, SyntheticTaskConfig, Synthet
         let count = Math.min(c.batchSize, end - seq);
         if (c.ratePerSec > 0) {
           // Pace by elapsed time: records due so far minus records already produced in this run.
-          const due = Math.floor(((Date.now() - started) / 1000) * c.ratePerSec) - (seq - startSeq.get(partition)!);
+          const due =
+            Math.floor(((Date.now() - started) / 1000) * c.ratePerSec) - (seq - startSeq.get(partition)!);
           count = Math.min(count, due);
           if (count <= 0) continue;
         }
@@ -72,7 +87,15 @@ export const source = defineSource<SyntheticConfig, SyntheticTaskConfig, Synthet
         for (let s = seq; s < seq + count; s++) {
           if (poison.has(s)) {
             // A truncated payload, as a broken upstream would send it.
-            records.push(deadLetter({ connector: ctx.connector, reason: 'synthetic-poison', error: `record ${s} is marked poison`, sourceRef: `${partition}:${s}`, payload: `{"seq":${s},` }));
+            records.push(
+              deadLetter({
+                connector: ctx.connector,
+                reason: 'synthetic-poison',
+                error: `record ${s} is marked poison`,
+                sourceRef: `${partition}:${s}`,
+                payload: `{"seq":${s},`,
+              }),
+            );
             ctx.metrics.skipped('synthetic-poison');
             continue;
           }
@@ -91,7 +114,9 @@ export const source = defineSource<SyntheticConfig, SyntheticTaskConfig, Synthet
       if (!progressed) {
         const allDone = c.total !== undefined && [...next.values()].every((s) => s >= c.total!);
         if (allDone) return;
-        await sleep(c.ratePerSec > 0 ? Math.max(5, Math.min(100, 1000 / c.ratePerSec)) : 5, ctx.signal).catch(() => {});
+        await sleep(c.ratePerSec > 0 ? Math.max(5, Math.min(100, 1000 / c.ratePerSec)) : 5, ctx.signal).catch(
+          () => {},
+        );
       }
     }
   },

@@ -4,7 +4,13 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { pino } from 'pino';
 import type { JsonValue, SourceBatch, SourceDefinition } from '@tributary/sdk';
-import { RECORD_TYPES, RECORD_TYPE_HEADER, SCHEMA_VERSION_HEADER, TOPICS, type RecordType } from '@tributary/schemas';
+import {
+  RECORD_TYPES,
+  RECORD_TYPE_HEADER,
+  SCHEMA_VERSION_HEADER,
+  TOPICS,
+  type RecordType,
+} from '@tributary/schemas';
 
 export interface ConformanceSetup<Config> {
   /** A valid connector config for this source (may point at a service the setup started). */
@@ -33,7 +39,17 @@ async function take<O extends JsonValue>(
 ): Promise<SourceBatch<O>[]> {
   const ac = new AbortController();
   const out: SourceBatch<O>[] = [];
-  const it = src.run({ connector: 'conformance', taskId: 0, config: taskConfig, offsets, signal: ac.signal, logger: silent, metrics })[Symbol.asyncIterator]();
+  const it = src
+    .run({
+      connector: 'conformance',
+      taskId: 0,
+      config: taskConfig,
+      offsets,
+      signal: ac.signal,
+      logger: silent,
+      metrics,
+    })
+    [Symbol.asyncIterator]();
   try {
     while (out.length < n) {
       const r = await it.next();
@@ -124,14 +140,26 @@ export function describeSourceConformance<Config>(
         expect(resumed[0]!.records.map((r) => r.value)).toEqual(later!.records.map((r) => r.value));
       } else {
         // At least: nothing from before the offset comes again.
-        const before = new Set(first.slice(0, cut).flatMap((b) => b.records.map((r) => JSON.stringify(r.value))));
+        const before = new Set(
+          first.slice(0, cut).flatMap((b) => b.records.map((r) => JSON.stringify(r.value))),
+        );
         for (const r of resumed[0]!.records) expect(before.has(JSON.stringify(r.value))).toBe(false);
       }
     });
 
     it('stops promptly when its signal aborts', async () => {
       const ac = new AbortController();
-      const it = src.run({ connector: 'conformance', taskId: 0, config: firstTaskConfig(src, config), offsets: new Map(), signal: ac.signal, logger: silent, metrics })[Symbol.asyncIterator]();
+      const it = src
+        .run({
+          connector: 'conformance',
+          taskId: 0,
+          config: firstTaskConfig(src, config),
+          offsets: new Map(),
+          signal: ac.signal,
+          logger: silent,
+          metrics,
+        })
+        [Symbol.asyncIterator]();
       await it.next();
       ac.abort();
       const started = Date.now();

@@ -93,7 +93,10 @@ function loggingArgs(dir: string, version: string): string[] {
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
   const external = process.env.KAFKA_BROKERS;
   if (external && !opts.private) {
-    const brokers = external.split(',').map((s) => s.trim()).filter(Boolean);
+    const brokers = external
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const noop = async () => {};
     return { brokers, owned: false, version: null, libs: null, stop: noop, restart: noop, close: noop };
   }
@@ -130,8 +133,24 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   );
   const cp = `${libs}/*`;
   const logArgs = loggingArgs(dir, version);
-  const { stdout: uuid } = await run('java', ['-cp', cp, ...logArgs, 'kafka.tools.StorageTool', 'random-uuid']);
-  await run('java', ['-cp', cp, ...logArgs, 'kafka.tools.StorageTool', 'format', '-t', uuid.trim(), '-c', props]);
+  const { stdout: uuid } = await run('java', [
+    '-cp',
+    cp,
+    ...logArgs,
+    'kafka.tools.StorageTool',
+    'random-uuid',
+  ]);
+  await run('java', [
+    '-cp',
+    cp,
+    ...logArgs,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    uuid.trim(),
+    '-c',
+    props,
+  ]);
 
   const brokers = [`127.0.0.1:${port}`];
   const logFile = opts.logFile ?? join(dir, 'broker.log');
@@ -149,8 +168,19 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
       '(cat <&3 >/dev/null; kill $j 2>/dev/null) & wait $j';
     child = spawn(
       'bash',
-      ['-c', script, 'kafka', `-Xmx${opts.heap ?? '512m'}`, `-Xms${opts.heap ?? '512m'}`, '-XX:+UseSerialGC',
-        ...logArgs, '-cp', cp, 'kafka.Kafka', props],
+      [
+        '-c',
+        script,
+        'kafka',
+        `-Xmx${opts.heap ?? '512m'}`,
+        `-Xms${opts.heap ?? '512m'}`,
+        '-XX:+UseSerialGC',
+        ...logArgs,
+        '-cp',
+        cp,
+        'kafka.Kafka',
+        props,
+      ],
       { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
     );
     child.stdout?.pipe(out);
@@ -202,12 +232,23 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   };
 }
 
-async function waitReady(brokers: string[], timeoutMs: number, exitCode: () => number | null, logFile: string) {
+async function waitReady(
+  brokers: string[],
+  timeoutMs: number,
+  exitCode: () => number | null,
+  logFile: string,
+) {
   const deadline = Date.now() + timeoutMs;
-  const kafka = new Kafka({ brokers, clientId: 'testkit-ready', logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    brokers,
+    clientId: 'testkit-ready',
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
   let last: unknown = null;
   while (Date.now() < deadline) {
-    if (exitCode() !== null) throw new Error(`Kafka exited during start (code ${exitCode()}); see ${logFile}`);
+    if (exitCode() !== null)
+      throw new Error(`Kafka exited during start (code ${exitCode()}); see ${logFile}`);
     const admin = kafka.admin();
     try {
       await admin.connect();

@@ -67,7 +67,13 @@ export async function resolveJars(key: string, artifacts: MavenArtifact[]): Prom
   try {
     await run(
       'mvn',
-      ['-q', '-B', 'dependency:copy-dependencies', `-DoutputDirectory=${join(work, 'libs')}`, '-DincludeScope=runtime'],
+      [
+        '-q',
+        '-B',
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${join(work, 'libs')}`,
+        '-DincludeScope=runtime',
+      ],
       { cwd: work, timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 },
     );
   } catch (err) {

@@ -14,7 +14,11 @@ export interface TopicMessage {
 
 /** All committed records of `topic`, per partition in offset order. Ends at each partition's last stable
  * offset as of the call, so call it once no transaction of interest is open (worker stopped). */
-export async function readTopic(brokers: string[], topic: string, opts: { timeoutMs?: number } = {}): Promise<TopicMessage[]> {
+export async function readTopic(
+  brokers: string[],
+  topic: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<TopicMessage[]> {
   const kafka = new Kafka({ brokers, clientId: 'testkit-reader', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -36,7 +40,12 @@ export async function readTopic(brokers: string[], topic: string, opts: { timeou
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`readTopic(${topic}) timed out; reached ${[...reached].join(',')} of ${[...ends.keys()].join(',')}`)),
+        () =>
+          reject(
+            new Error(
+              `readTopic(${topic}) timed out; reached ${[...reached].join(',')} of ${[...ends.keys()].join(',')}`,
+            ),
+          ),
         opts.timeoutMs ?? 60_000,
       );
       const check = (partition: number, lastOffset: string | number) => {
@@ -49,14 +58,17 @@ export async function readTopic(brokers: string[], topic: string, opts: { timeou
       };
       // Batches of only control records (commit/abort markers) carry no messages; this event still
       // reports how far the consumer got.
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => check(payload.partition, payload.lastOffset));
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+        check(payload.partition, payload.lastOffset),
+      );
       consumer
         .run({
           eachBatch: async ({ batch }) => {
             for (const m of batch.messages) {
               if (Number(m.offset) >= (ends.get(batch.partition) ?? 0)) continue;
               const headers: Record<string, string> = {};
-              for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+              for (const [k, v] of Object.entries(m.headers ?? {}))
+                if (v !== undefined) headers[k] = String(v);
               out.push({
                 partition: batch.partition,
                 offset: Number(m.offset),
@@ -77,7 +89,10 @@ export async function readTopic(brokers: string[], topic: string, opts: { timeou
 }
 
 /** Creates topics (ignores ones that exist). */
-export async function createTopics(brokers: string[], topics: { topic: string; numPartitions?: number; compact?: boolean }[]): Promise<void> {
+export async function createTopics(
+  brokers: string[],
+  topics: { topic: string; numPartitions?: number; compact?: boolean }[],
+): Promise<void> {
   const kafka = new Kafka({ brokers, clientId: 'testkit-admin', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

@@ -3,7 +3,9 @@
 // the root test script sums into one closing line.
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
-export function kafkaTestConfig(overrides: { include?: string[]; testTimeout?: number } = {}): ViteUserConfig {
+export function kafkaTestConfig(
+  overrides: { include?: string[]; testTimeout?: number } = {},
+): ViteUserConfig {
   return defineConfig({
     test: {
       globalSetup: ['@tributary/testkit/vitest-kafka'],

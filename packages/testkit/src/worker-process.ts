@@ -28,7 +28,10 @@ export function writeConfig(config: unknown): string {
 }
 
 /** Starts `tributary <args>` as a plain node process (no wrapper), so a signal hits the worker itself. */
-export function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; cli?: string } = {}): WorkerProcess {
+export function spawnCli(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; cli?: string } = {},
+): WorkerProcess {
   const cli = opts.cli ?? workerCli();
   const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
     cwd: opts.cwd ?? process.cwd(),
@@ -43,7 +46,10 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string>; c
 }
 
 /** Starts `tributary run --config FILE`. */
-export function spawnWorker(configFile: string, opts: { env?: Record<string, string>; cwd?: string; cli?: string } = {}): WorkerProcess {
+export function spawnWorker(
+  configFile: string,
+  opts: { env?: Record<string, string>; cwd?: string; cli?: string } = {},
+): WorkerProcess {
   return spawnCli(['run', '--config', configFile, '--no-progress'], opts);
 }
 
@@ -51,8 +57,10 @@ export function spawnWorker(configFile: string, opts: { env?: Record<string, str
 export async function waitForOutput(w: WorkerProcess, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pattern.test(w.output())) {
-    if (w.child.exitCode !== null) throw new Error(`process exited (${w.child.exitCode}) before ${pattern}:\n${w.output().slice(-3000)}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${w.output().slice(-3000)}`);
+    if (w.child.exitCode !== null)
+      throw new Error(`process exited (${w.child.exitCode}) before ${pattern}:\n${w.output().slice(-3000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${pattern}:\n${w.output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -79,10 +87,16 @@ export async function crashLoop(o: CrashLoopOptions): Promise<number[]> {
   const max = o.maxUptimeMs ?? 4_000;
   const uptimes: number[] = [];
   for (let i = 0; i < o.kills; i++) {
-    const w = spawnWorker(o.configFile, { ...(o.env ? { env: o.env } : {}), ...(o.cwd ? { cwd: o.cwd } : {}) });
+    const w = spawnWorker(o.configFile, {
+      ...(o.env ? { env: o.env } : {}),
+      ...(o.cwd ? { cwd: o.cwd } : {}),
+    });
     const uptime = Math.round(min + rnd() * (max - min));
     await new Promise((r) => setTimeout(r, uptime));
-    if (w.child.exitCode !== null) throw new Error(`worker exited on its own (code ${w.child.exitCode}) during crash loop:\n${w.output().slice(-3000)}`);
+    if (w.child.exitCode !== null)
+      throw new Error(
+        `worker exited on its own (code ${w.child.exitCode}) during crash loop:\n${w.output().slice(-3000)}`,
+      );
     w.kill('SIGKILL');
     await w.exited;
     uptimes.push(uptime);

@@ -94,7 +94,11 @@ function kafkaLogger(logger: Logger) {
 
 export function createKafkaClient(settings: KafkaSettings, logger: Logger): KafkaClient {
   const sasl: SASLOptions | undefined = settings.sasl
-    ? ({ mechanism: settings.sasl.mechanism, username: settings.sasl.username, password: settings.sasl.password } as SASLOptions)
+    ? ({
+        mechanism: settings.sasl.mechanism,
+        username: settings.sasl.username,
+        password: settings.sasl.password,
+      } as SASLOptions)
     : undefined;
   const kafka = new Kafka({
     clientId: settings.clientId,
@@ -238,7 +242,11 @@ function* chunks(records: readonly OutRecord[]) {
   if (bytes > 0) yield [...topicMessages].map(([topic, messages]) => ({ topic, messages }));
 }
 
-async function openSession(kafka: Kafka, transactionalId: string, transactionTimeoutMs: number): Promise<TransactionalSession> {
+async function openSession(
+  kafka: Kafka,
+  transactionalId: string,
+  transactionTimeoutMs: number,
+): Promise<TransactionalSession> {
   const producer: Producer = kafka.producer({
     transactionalId,
     idempotent: true,

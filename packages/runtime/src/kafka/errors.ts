@@ -1,6 +1,11 @@
 // Kafka error classification, by protocol error type names (kafkajs wraps errors in several layers).
 
-const FENCING = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+const FENCING = new Set([
+  'PRODUCER_FENCED',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+]);
 
 function* causes(err: unknown, depth = 0): Generator<Record<string, unknown>> {
   if (depth > 6 || typeof err !== 'object' || err === null) return;
@@ -23,7 +28,11 @@ export function isFencingError(err: unknown): boolean {
 export function isConnectionError(err: unknown): boolean {
   for (const e of causes(err)) {
     const name = typeof e.name === 'string' ? e.name : '';
-    if (name === 'KafkaJSConnectionError' || name === 'KafkaJSBrokerNotFound' || name === 'KafkaJSNumberOfRetriesExceeded') {
+    if (
+      name === 'KafkaJSConnectionError' ||
+      name === 'KafkaJSBrokerNotFound' ||
+      name === 'KafkaJSNumberOfRetriesExceeded'
+    ) {
       return true;
     }
   }
