@@ -52,7 +52,9 @@ export async function btcdBinary(version = DEFAULT_BTCD_VERSION): Promise<string
   try {
     await run('go', ['version'], { timeout: 30_000 });
   } catch {
-    throw new MissingToolError('Cannot build btcd: Go (`go`) not found on PATH. Install Go 1.22+ (https://go.dev/dl/).');
+    throw new MissingToolError(
+      'Cannot build btcd: Go (`go`) not found on PATH. Install Go 1.22+ (https://go.dev/dl/).',
+    );
   }
   mkdirSync(join(cacheRoot(), 'go-bin'), { recursive: true });
   // Build into a temp folder and rename: a crash or a concurrent build never leaves half a binary.
@@ -67,7 +69,10 @@ export async function btcdBinary(version = DEFAULT_BTCD_VERSION): Promise<string
     if (!existsSync(bin)) renameSync(join(work, 'btcd'), bin);
   } catch (err) {
     const e = err as { stderr?: string };
-    throw new Error(`go install github.com/btcsuite/btcd@${version} failed: ${(e.stderr ?? String(err)).slice(-2000)}`, { cause: err });
+    throw new Error(
+      `go install github.com/btcsuite/btcd@${version} failed: ${(e.stderr ?? String(err)).slice(-2000)}`,
+      { cause: err },
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -104,11 +109,15 @@ export async function startBtcd(opts: StartBtcdOptions): Promise<BtcdNode> {
   const script =
     'exec 3<&0; "$0" "$@" </dev/null & j=$!; trap "kill $j 2>/dev/null; wait $j; exit 143" TERM INT; ' +
     '(cat <&3 >/dev/null; kill $j 2>/dev/null) & wait $j';
-  const child: ChildProcess = spawn('bash', ['-c', script, bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child: ChildProcess = spawn('bash', ['-c', script, bin, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   child.unref();
-  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+  for (const s of [child.stdin, child.stdout, child.stderr])
+    (s as unknown as { unref?: () => void } | null)?.unref?.();
 
   const rpcUrl = `http://127.0.0.1:${rpcPort}`;
   const auth = 'Basic ' + Buffer.from(`${rpcUser}:${rpcPass}`).toString('base64');

@@ -38,13 +38,17 @@ export async function startHardhat(opts: StartHardhatOptions = {}): Promise<Hard
   const from = opts.from ?? join(process.cwd(), 'package.json');
   const bin = createRequire(from).resolve('hardhat/internal/cli/bootstrap.js');
   // detached: the node gets its own process group, so close() can stop it and anything it forked.
-  const child: ChildProcess = spawn(process.execPath, [bin, 'node', '--config', config, '--port', String(port), '--hostname', '127.0.0.1'], {
-    // Hardhat refuses to run unless it is installed locally relative to its working directory.
-    cwd: dirname(from),
-    env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [bin, 'node', '--config', config, '--port', String(port), '--hostname', '127.0.0.1'],
+    {
+      // Hardhat refuses to run unless it is installed locally relative to its working directory.
+      cwd: dirname(from),
+      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString('utf8')).slice(-20_000)));
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString('utf8')).slice(-20_000)));
@@ -92,7 +96,9 @@ export async function startHardhat(opts: StartHardhatOptions = {}): Promise<Hard
     }
     if (Date.now() > deadline) {
       await close();
-      throw new Error(`hardhat node not ready after ${opts.readyTimeoutMs ?? 60_000} ms:\n${out.slice(-3000)}`);
+      throw new Error(
+        `hardhat node not ready after ${opts.readyTimeoutMs ?? 60_000} ms:\n${out.slice(-3000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }

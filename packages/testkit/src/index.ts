@@ -1,9 +1,30 @@
 // Dev-only kit: real services for tests, benchmarks and the local demo, plus the source conformance suite.
-export { startKafka, kafkaJars, DEFAULT_KAFKA_VERSION, type KafkaBroker, type StartKafkaOptions } from './kafka.ts';
-export { resolveJars, cacheRoot, requireJavaAndMaven, MissingToolError, type MavenArtifact } from './maven.ts';
+export {
+  startKafka,
+  kafkaJars,
+  DEFAULT_KAFKA_VERSION,
+  type KafkaBroker,
+  type StartKafkaOptions,
+} from './kafka.ts';
+export {
+  resolveJars,
+  cacheRoot,
+  requireJavaAndMaven,
+  MissingToolError,
+  type MavenArtifact,
+} from './maven.ts';
 export { freePort } from './ports.ts';
 export { readTopic, createTopics, type TopicMessage } from './read-topic.ts';
-export { spawnCli, spawnWorker, waitForOutput, crashLoop, writeConfig, workerCli, type WorkerProcess, type CrashLoopOptions } from './worker-process.ts';
+export {
+  spawnCli,
+  spawnWorker,
+  waitForOutput,
+  crashLoop,
+  writeConfig,
+  workerCli,
+  type WorkerProcess,
+  type CrashLoopOptions,
+} from './worker-process.ts';
 export { startBtcd, btcdBinary, DEFAULT_BTCD_VERSION, type BtcdNode, type StartBtcdOptions } from './btcd.ts';
 export type {} from './vitest-context.ts';
 export { startHardhat, type HardhatNode, type StartHardhatOptions } from './hardhat.ts';
