@@ -70,6 +70,13 @@ const topicsSchema = z.object({
   replicationFactor: z.number().int().positive().default(1),
   offsetsTopic: z.string().default('tributary.offsets'),
   offsetsPartitions: z.number().int().positive().default(5),
+  /**
+   * Topic configs for topics the worker creates, by logical name ('*' for all). Records carry event time
+   * as their Kafka timestamp, so time-based retention would delete backfilled history (a 2011 block)
+   * the moment it lands: by default worker-created topics keep data (`retention.ms: -1`) until you set
+   * a retention that fits, e.g. `retention.bytes`.
+   */
+  configs: z.record(z.string(), z.record(z.string(), z.string())).default({ '*': { 'retention.ms': '-1' } }),
 });
 
 const workerSchema = z.object({

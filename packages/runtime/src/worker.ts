@@ -81,6 +81,9 @@ async function prepareTopics(deps: WorkerDeps, kafka: KafkaClient): Promise<void
       topic: name(l),
       numPartitions: cfg.topics.partitions,
       replicationFactor: cfg.topics.replicationFactor,
+      configEntries: Object.entries({ ...cfg.topics.configs['*'], ...cfg.topics.configs[l] }).map(
+        ([name, value]) => ({ name, value }),
+      ),
     })),
   ];
   for (let attempt = 1; ; attempt++) {

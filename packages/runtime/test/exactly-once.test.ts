@@ -67,3 +67,42 @@ describe('exactly-once source offsets (real Kafka)', () => {
     expect(dead[0]!.headers['tributary.dead-letter.reason']).toBe('synthetic-poison');
   });
 });
+
+describe('topics the worker creates', () => {
+  it('keep backfilled history: records carry event time, so retention is off unless configured', async () => {
+    const { Kafka, logLevel } = await import('kafkajs');
+    const s = syntheticConfig({ brokers, partitions: 1, total: 10 });
+    const w = spawnWorker(
+      writeConfig({
+        ...s.config,
+        topics: {
+          ...s.config.topics,
+          configs: { '*': { 'retention.ms': '-1' }, deadletter: { 'retention.ms': '604800000' } },
+        },
+      }),
+    );
+    await waitForOutput(w, /task finished/, 60_000);
+    expect(await w.exited).toBe(0);
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [`${s.prefix}synthetic.records`, `${s.prefix}deadletter`].map((name) => ({
+          type: 2,
+          name,
+          configNames: ['retention.ms'],
+        })),
+      });
+      const retention = Object.fromEntries(
+        resources.map((r) => [r.resourceName, r.configEntries[0]!.configValue]),
+      );
+      expect(retention).toEqual({
+        [`${s.prefix}synthetic.records`]: '-1',
+        [`${s.prefix}deadletter`]: '604800000',
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});

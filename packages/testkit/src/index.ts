@@ -29,3 +29,4 @@ export { startBtcd, btcdBinary, DEFAULT_BTCD_VERSION, type BtcdNode, type StartB
 export type {} from './vitest-context.ts';
 export { startHardhat, type HardhatNode, type StartHardhatOptions } from './hardhat.ts';
 export { describeSourceConformance, type ConformanceSetup } from './conformance.ts';
+export * from './venues/index.ts';

@@ -4,11 +4,12 @@
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
 export function kafkaTestConfig(
-  overrides: { include?: string[]; testTimeout?: number } = {},
+  /** `kafka: false` for in-process suites that need no broker. */
+  overrides: { include?: string[]; testTimeout?: number; kafka?: boolean } = {},
 ): ViteUserConfig {
   return defineConfig({
     test: {
-      globalSetup: ['@tributary/testkit/vitest-kafka'],
+      globalSetup: overrides.kafka === false ? [] : ['@tributary/testkit/vitest-kafka'],
       include: overrides.include ?? ['test/**/*.test.ts'],
       fileParallelism: false,
       testTimeout: overrides.testTimeout ?? 180_000,

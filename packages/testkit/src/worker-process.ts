@@ -74,6 +74,10 @@ export interface CrashLoopOptions {
   maxUptimeMs?: number;
   env?: Record<string, string>;
   cwd?: string;
+  /** When set, each kill's random delay counts from the moment this appears in the worker's output (e.g.
+   * the task has started), so every kill lands while the worker is producing, however slow its start. */
+  readyPattern?: RegExp;
+  readyTimeoutMs?: number;
   /** Deterministic randomness for reproducible runs (default: Math.random). */
   random?: () => number;
   onKill?: (i: number, uptimeMs: number) => void;
@@ -92,6 +96,7 @@ export async function crashLoop(o: CrashLoopOptions): Promise<number[]> {
       ...(o.cwd ? { cwd: o.cwd } : {}),
     });
     const uptime = Math.round(min + rnd() * (max - min));
+    if (o.readyPattern) await waitForOutput(w, o.readyPattern, o.readyTimeoutMs ?? 60_000);
     await new Promise((r) => setTimeout(r, uptime));
     if (w.child.exitCode !== null)
       throw new Error(

@@ -1,0 +1,146 @@
+// Decode throughput on one core: `npm run bench -w @tributary/source-bitcoin`.
+//
+// Input: the ~32 KiB mainnet block from the shared bitcoinjs-lib fixtures (2014, 103 transactions, mostly
+// P2PKH). Two shapes: that block as is, and a mainnet-sized ~1.1 MB block made of its transactions
+// repeated 32 times (coinbase once, merkle root recomputed). Each pipeline turns raw bytes into ids,
+// sizes, script types and addresses; the reference is the naive bitcoinjs-lib pipeline
+// (Block.fromBuffer, tx.getId() and address.fromOutputScript per output), measured in the same run.
+// Prints a table of medians (CPU time) and writes bench/results/bitcoin-decode.json.
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { address, Block, networks } from 'bitcoinjs-lib';
+import { addressParams, decodeBlock } from '../src/index.ts';
+import { blockRecords } from '../src/records.ts';
+import { block32k } from '../test/helpers/fixtures.ts';
+
+const RUNS = 7;
+const RUN_MS = 1_000;
+const net = addressParams('mainnet');
+
+function naive(raw: Uint8Array): number {
+  const block = Block.fromBuffer(raw);
+  let n = 0;
+  for (const tx of block.transactions ?? []) {
+    n += tx.getId().length;
+    for (const out of tx.outs) {
+      try {
+        n += address.fromOutputScript(out.script, networks.bitcoin).length;
+      } catch {
+        n += 1; // no address for this script type
+      }
+    }
+  }
+  return n;
+}
+
+const ours = (raw: Uint8Array) => decodeBlock(raw, net).transactions.length;
+const oursWithRecords = (raw: Uint8Array) =>
+  blockRecords('bitcoin:mainnet', 0, decodeBlock(raw, net), 'upsert', null).length;
+
+/** MB/s of one timed run: as many decodes as fit in RUN_MS of this process's CPU time. CPU time, not wall
+ * time: the machine is shared, and a descheduled process would otherwise measure its neighbours. The
+ * pipelines are single-threaded (OpenSSL hashing included), so CPU time is one core's time. */
+function run(fn: (raw: Uint8Array) => number, raw: Uint8Array): number {
+  let bytes = 0;
+  let sink = 0;
+  const start = process.cpuUsage();
+  let elapsedMs = 0;
+  while (elapsedMs < RUN_MS) {
+    for (let i = 0; i < 8; i++) {
+      sink += fn(raw);
+      bytes += raw.length;
+    }
+    const used = process.cpuUsage(start);
+    elapsedMs = (used.user + used.system) / 1000;
+  }
+  if (sink === 0) throw new Error('nothing decoded');
+  return bytes / 1e6 / (elapsedMs / 1000);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Repeats the block's non-coinbase transactions `times` times into one block with a valid merkle root. */
+function repeatBlock(raw: Uint8Array, times: number): Uint8Array {
+  const block = Block.fromBuffer(raw);
+  const txs = block.transactions!;
+  const all = [txs[0]!, ...Array.from({ length: times }, () => txs.slice(1)).flat()];
+  const parts = all.map((t) => Buffer.from(t.toBuffer()));
+  const hash256 = (b: Buffer) =>
+    createHash('sha256').update(createHash('sha256').update(b).digest()).digest();
+  let level: Buffer[] = parts.map(hash256);
+  while (level.length > 1) {
+    const next: Buffer[] = [];
+    for (let i = 0; i < level.length; i += 2)
+      next.push(hash256(Buffer.concat([level[i]!, level[i + 1] ?? level[i]!])));
+    level = next;
+  }
+  const header = Buffer.from(raw.subarray(0, 80));
+  level[0]!.copy(header, 36);
+  const count = all.length;
+  const varint = count < 0xfd ? Buffer.from([count]) : Buffer.from([0xfd, count & 0xff, count >> 8]);
+  return Buffer.concat([header, varint, ...parts]);
+}
+
+const small = block32k();
+const big = repeatBlock(small, 32);
+if (decodeBlock(big, net).transactions.length !== 1 + 32 * 102)
+  throw new Error('repeated block did not decode');
+
+const cases = [
+  { name: 'decode 32 KiB mainnet block', raw: small, fn: ours },
+  { name: 'decode 1.1 MB block (32 KiB block txs x32)', raw: big, fn: ours },
+  { name: 'decode + build records, 1.1 MB block', raw: big, fn: oursWithRecords },
+];
+
+const results: { name: string; unit: string; value: number; reference: number; ratio: number }[] = [];
+for (const c of cases) {
+  // Warm up both pipelines, then alternate runs so drift hits both alike.
+  run(c.fn, c.raw);
+  run(naive, c.raw);
+  const mine: number[] = [];
+  const ref: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    mine.push(run(c.fn, c.raw));
+    ref.push(run(naive, c.raw));
+  }
+  const value = median(mine);
+  const reference = median(ref);
+  results.push({
+    name: c.name,
+    unit: 'MB/s',
+    value: round(value),
+    reference: round(reference),
+    ratio: round(value / reference),
+  });
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+console.log(
+  `bitcoin decode throughput, one core, median of ${RUNS} runs of ${RUN_MS} ms CPU time (node ${process.version}, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')})`,
+);
+console.log(
+  'reference = naive bitcoinjs-lib pipeline: Block.fromBuffer + tx.getId() + address.fromOutputScript',
+);
+console.table(
+  results.map((r) => ({
+    benchmark: r.name,
+    'MB/s': r.value,
+    'reference MB/s': r.reference,
+    ratio: `${r.ratio}x`,
+  })),
+);
+const file = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bench/results/bitcoin-decode.json');
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+console.log(`wrote ${file}`);
