@@ -1,0 +1,30 @@
+// Fan-in of per-symbol followers into the one iterable a task yields. One pending `next()` per follower
+// keeps backpressure: a follower does not run ahead of what the runtime has taken.
+
+/** `stop` runs first when the merge ends (e.g. aborting the followers' signal), so that returning
+ * followers that are mid-await settle instead of waiting for their next trade. */
+export async function* mergeIterators<T>(iters: AsyncIterator<T>[], stop: () => void): AsyncGenerator<T> {
+  const pending = new Map<number, Promise<{ i: number; r: IteratorResult<T> }>>();
+  const pull = (i: number) =>
+    pending.set(
+      i,
+      iters[i]!.next().then((r) => ({ i, r })),
+    );
+  iters.forEach((_, i) => pull(i));
+  try {
+    while (pending.size > 0) {
+      const { i, r } = await Promise.race(pending.values());
+      if (r.done) {
+        pending.delete(i);
+        continue;
+      }
+      pull(i);
+      yield r.value;
+    }
+  } finally {
+    stop();
+    // Errors of the others no longer matter once one failed or the consumer stopped.
+    for (const p of pending.values()) p.catch(() => {});
+    await Promise.allSettled(iters.map((it) => it.return?.()));
+  }
+}
