@@ -17,7 +17,8 @@ export interface HardhatNode {
 
 export interface StartHardhatOptions {
   chainId?: number;
-  /** Hardhat's own mining options; automine (one block per transaction) by default. */
+  /** Gas limit of every block (default 60M, room for benchmark blocks). The node automines: one block per
+   * transaction, unless a test turns it off with `evm_setAutomine`. */
   blockGasLimit?: number;
   readyTimeoutMs?: number;
   /** Where Hardhat is resolved from (default: the current working directory's package). */
