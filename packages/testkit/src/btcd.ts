@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheRoot, MissingToolError } from './maven.ts';
 import { freePort } from './ports.ts';
+import { stopProcessGroup } from './process-group.ts';
 
 const run = promisify(execFile);
 
@@ -137,15 +138,7 @@ export async function startBtcd(opts: StartBtcdOptions): Promise<BtcdNode> {
   const close = async () => {
     if (closed) return;
     closed = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      await exited;
-    }
+    await stopProcessGroup(child, { signal: 'SIGKILL' });
     out.end();
     rmSync(dir, { recursive: true, force: true });
   };

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './ports.ts';
+import { stopProcessGroup } from './process-group.ts';
 
 export interface HardhatNode {
   /** HTTP JSON-RPC endpoint on loopback. */
@@ -53,28 +54,12 @@ export async function startHardhat(opts: StartHardhatOptions = {}): Promise<Hard
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString('utf8')).slice(-20_000)));
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString('utf8')).slice(-20_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }, 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopProcessGroup(child);
     rmSync(dir, { recursive: true, force: true });
   };
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from './ports.ts';
+import { stopProcessGroup } from './process-group.ts';
 import { resolveJars } from './maven.ts';
 
 const run = promisify(execFile);
@@ -195,21 +196,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     const c = child;
     child = null;
     if (!c || c.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    try {
-      process.kill(-c.pid!, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-c.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }, 20_000);
-    await exited;
-    clearTimeout(timer);
+    await stopProcessGroup(c, { graceMs: 20_000 });
   };
 
   await launch();

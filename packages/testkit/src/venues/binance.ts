@@ -142,18 +142,16 @@ export async function startBinanceSimulator(opts: VenueSimulatorOptions): Promis
           if (!known.has(symbol)) return badSymbol;
           return {
             status: 200,
-            body: generator
-              .recent(symbol, limitOf(q, 500))
-              .map((t) => ({
-                a: t.id + 1_000_000_000,
-                p: t.price,
-                q: t.amount,
-                f: t.id,
-                l: t.id,
-                T: t.time,
-                m: t.buyerIsMaker,
-                M: true,
-              })),
+            body: generator.recent(symbol, limitOf(q, 500)).map((t) => ({
+              a: t.id + 1_000_000_000,
+              p: t.price,
+              q: t.amount,
+              f: t.id,
+              l: t.id,
+              T: t.time,
+              m: t.buyerIsMaker,
+              M: true,
+            })),
           };
         }
         return null;
