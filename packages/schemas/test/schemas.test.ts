@@ -64,6 +64,34 @@ describe('schemas', () => {
     for (const spec of Object.values(RECORD_TYPES)) expect(names).toContain(spec.topic);
   });
 
+  it('validates alerts: deterministic id, score 0-100 with its band, labels and evidence', () => {
+    const alert = {
+      alertId: 'a1b2',
+      ruleId: 'payout-change',
+      ruleVersion: 1,
+      mode: 'active',
+      severity: 'critical',
+      score: 95,
+      entity: 'customer:42',
+      time: '2024-01-01T00:00:00.000Z',
+      summary: 'payout address changed, then paid',
+      labels: [{ entity: '0xabc', entityType: 'address', label: 'attacker', confidence: 0.8 }],
+      evidence: [
+        {
+          topic: 'crm.changes',
+          partition: 0,
+          offset: '7',
+          id: 'hubspot:contact:42',
+          summary: 'payout address changed',
+        },
+      ],
+      details: {},
+    };
+    expect(validateRecord('alert', alert)).toEqual(alert);
+    expect(RECORD_TYPES.alert.schema.safeParse({ ...alert, score: 101 }).success).toBe(false);
+    expect(RECORD_TYPES.alert.schema.safeParse({ ...alert, evidence: [] }).success).toBe(false);
+  });
+
   it('puts type and schema version in headers', () => {
     expect(recordHeaders('chain.block')).toEqual({
       'tributary.record.type': 'chain.block',

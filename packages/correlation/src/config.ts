@@ -1,0 +1,93 @@
+// Processor / backtest configuration (JSON file), validated.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { DEFAULT_INPUT_TOPICS, type InputTopics } from './events.ts';
+import { identityConfig, DEFAULT_IDENTITY } from './identity.ts';
+import type { OutputTopics } from './processor.ts';
+import type { Mode, Rule } from './dsl.ts';
+import { catalogue, type CatalogueParams } from './rules/index.ts';
+import { ms } from './time.ts';
+
+const duration = z.union([z.string(), z.number()]).refine((d) => {
+  try {
+    ms(d);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected a duration such as 90s, 15m, 24h, 30d');
+
+export const correlationConfig = z.object({
+  brokers: z.array(z.string()).min(1),
+  clientId: z.string().default('tributary-correlation'),
+  groupId: z.string().default('tributary-correlation'),
+  transactionalId: z.string().optional(),
+  /** Prepended to every topic name (tests, multi-tenant clusters). */
+  topicPrefix: z.string().default(''),
+  inputs: z
+    .object({
+      transfers: z.string(),
+      transactions: z.string(),
+      trades: z.string(),
+      crm: z.string(),
+      watchlist: z.string(),
+      alerts: z.string(),
+    })
+    .partial()
+    .default({}),
+  outputs: z
+    .object({ alerts: z.string(), testAlerts: z.string(), changelog: z.string() })
+    .partial()
+    .default({}),
+  outputPartitions: z.number().int().positive().default(1),
+  identity: identityConfig.optional(),
+  watchlists: z
+    .array(z.object({ path: z.string(), format: z.enum(['ofac-sdn', 'csv']), listId: z.string().optional() }))
+    .default([]),
+  watchlistPollMs: z.number().int().positive().optional(),
+  allowedLateness: duration.default('1h'),
+  transactionTimeoutMs: z.number().int().positive().default(60_000),
+  sessionTimeoutMs: z.number().int().min(6_000).default(30_000),
+  maxBytesPerPartition: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  rules: z
+    .object({
+      /** Per-rule parameter overrides (see README), keyed like `catalogue()`'s parameter. */
+      params: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+      /** Mode per rule id: active | test | disabled. */
+      modes: z.record(z.string(), z.enum(['active', 'test', 'disabled'])).default({}),
+    })
+    .default({ params: {}, modes: {} }),
+});
+export type CorrelationConfig = z.infer<typeof correlationConfig>;
+
+export function loadConfig(path: string): CorrelationConfig {
+  return correlationConfig.parse(JSON.parse(readFileSync(path, 'utf8')));
+}
+
+export function topicsOf(c: CorrelationConfig): { inputs: InputTopics; outputs: OutputTopics } {
+  const p = c.topicPrefix;
+  const inputs = { ...DEFAULT_INPUT_TOPICS, ...c.inputs };
+  return {
+    inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, p + v])) as unknown as InputTopics,
+    outputs: {
+      alerts: p + (c.outputs.alerts ?? 'alerts'),
+      testAlerts: p + (c.outputs.testAlerts ?? 'alerts.test'),
+      changelog: p + (c.outputs.changelog ?? 'correlation.changelog'),
+    },
+  };
+}
+
+/** The catalogue with the configured parameters and modes. Parameters are validated by the rule
+ * factories (durations, ids) when the rules are built. */
+export function rulesOf(c: CorrelationConfig): Rule[] {
+  const params = c.rules.params as Partial<CatalogueParams>;
+  return catalogue(params).map((r) => ({ ...r, mode: (c.rules.modes[r.id] as Mode | undefined) ?? r.mode }));
+}
+
+export function identityOf(c: CorrelationConfig) {
+  return c.identity ?? DEFAULT_IDENTITY;
+}

@@ -1,0 +1,555 @@
+// The in-memory engine: evaluates every rule on each event (in event time, with allowed lateness), keeps
+// keyed windowed state in a StateStore (the processor mirrors its changes to a compacted changelog), and
+// returns the alerts. Pure with respect to Kafka: the backtest and the unit tests drive it directly.
+import type { Logger } from 'pino';
+import type { JsonValue } from '@tributary/sdk';
+import { alertId } from './alert-id.ts';
+import { normalizeAddress } from './address.ts';
+import { band, type Finding, type AnyStep, type Rule, type RuleContext, type RuleState } from './dsl.ts';
+import { describeEvent, makeEvent, type AlertEvent, type CorrelationEvent, type EventOf } from './events.ts';
+import { createIdentityGraph, DEFAULT_IDENTITY, type IdentityConfig } from './identity.ts';
+import type { Alert } from './json-types.ts';
+import { createStore, type StateStore } from './store.ts';
+import { ms, type Duration } from './time.ts';
+import { EMPTY_WATCHLIST, type WatchEntry, type Watchlist } from './watchlist.ts';
+
+export interface EngineOptions {
+  rules: Rule[];
+  identity?: IdentityConfig;
+  watchlist?: Watchlist;
+  /** Events older than (max event time seen - allowedLateness) are late: counted, not matched. Default 1h. */
+  allowedLateness?: Duration;
+  /** How long `address -> counterparty` facts are kept (default 90d). */
+  counterpartyRetention?: Duration;
+  /** Most counterparties kept per address (default 200, most recent win). */
+  maxCounterparties?: number;
+  /** Most events kept per key and step (default 64, most recent win). */
+  maxEventsPerKey?: number;
+  /** Physical alerts topic (evidence of chained alerts). */
+  alertsTopic?: string;
+  store?: StateStore;
+  logger?: Logger;
+}
+
+export interface Emitted {
+  alert: Alert;
+  topic: 'active' | 'test';
+}
+
+export interface EngineStats {
+  events: number;
+  late: number;
+  alerts: number;
+  duplicates: number;
+  stateKeys: number;
+}
+
+export interface Engine {
+  readonly store: StateStore;
+  /** Evaluates one event; returns the alerts it completes (including alerts of rules chained on them). */
+  process(e: CorrelationEvent): Emitted[];
+  /** Replaces the file watchlist; re-screens the retained recent events of `rescreen` rules. */
+  setWatchlist(list: Watchlist): Emitted[];
+  /** Current watermark (max event time - allowed lateness). */
+  watermark(): number;
+  /** Call after restoring the store from the changelog: rebuilds in-memory indexes. */
+  restored(): void;
+  stats(): EngineStats;
+}
+
+type Stored = CorrelationEvent;
+interface SeqState {
+  s: Stored[][];
+}
+interface AbsState {
+  a: Stored[];
+  b: Stored[];
+}
+interface WinState {
+  ev: Stored[];
+  cd: number | null;
+}
+
+const DAY = 86_400_000;
+
+function byTime(a: Stored, b: Stored): number {
+  return a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function insertSorted(list: Stored[], e: Stored, cap: number): void {
+  if (list.some((x) => x.id === e.id)) return;
+  list.push(e);
+  list.sort(byTime);
+  if (list.length > cap) list.splice(0, list.length - cap);
+}
+
+export function createEngine(opts: EngineOptions): Engine {
+  const store = opts.store ?? createStore();
+  const identity = createIdentityGraph(opts.identity ?? DEFAULT_IDENTITY, store);
+  const lateness = ms(opts.allowedLateness ?? '1h');
+  const cpRetention = ms(opts.counterpartyRetention ?? '90d');
+  const maxCp = opts.maxCounterparties ?? 200;
+  const cap = opts.maxEventsPerKey ?? 64;
+  const alertsTopic = opts.alertsTopic ?? 'alerts';
+  const rules = opts.rules.filter((r) => r.mode !== 'disabled');
+  const ids = new Set<string>();
+  for (const r of opts.rules) {
+    if (ids.has(r.id)) throw new Error(`duplicate rule id ${r.id}`);
+    ids.add(r.id);
+  }
+  let fileList = opts.watchlist ?? EMPTY_WATCHLIST;
+  const stats = { events: 0, late: 0, alerts: 0, duplicates: 0 };
+  const rescreenMs = Math.max(
+    0,
+    ...rules.map((r) => (r.pattern.type === 'match' && r.pattern.rescreen ? ms(r.pattern.rescreen) : 0)),
+  );
+  // Absence rules: state keys with a pending deadline (rebuilt from the store after a restore).
+  const pending = new Map<string, number>();
+
+  let maxTime = (store.get('meta:maxTime') as number | undefined) ?? Number.NEGATIVE_INFINITY;
+  let lastSweep = maxTime;
+  let sinceSweep = 0;
+  let now = 0;
+
+  const watchlist = {
+    lookup(address: string | null): WatchEntry | undefined {
+      if (!address) return undefined;
+      const a = normalizeAddress(address);
+      const fromTopic = store.get(`wl:${a}`) as WatchEntry | undefined;
+      return fromTopic ?? fileList.entries.get(a);
+    },
+    get version() {
+      return `${fileList.version}/${(store.get('meta:wlTopicVersion') as string | undefined) ?? '-'}`;
+    },
+  };
+  const counterparties = {
+    seen(from: string, to: string, since: number): boolean {
+      const t = cpMap(normalizeAddress(from))?.[normalizeAddress(to)];
+      return t !== undefined && t >= since;
+    },
+    recent(address: string, since: number): string[] {
+      const m = cpMap(normalizeAddress(address));
+      return m
+        ? Object.entries(m)
+            .filter(([, t]) => t >= since)
+            .map(([a]) => a)
+        : [];
+    },
+  };
+  const ctx: RuleContext = {
+    identity,
+    watchlist,
+    counterparties,
+    get now() {
+      return now;
+    },
+  };
+  const wm = () => maxTime - lateness;
+
+  function stepKey(step: AnyStep, e: CorrelationEvent): string | null {
+    if (step.kind !== e.kind) return null;
+    if (step.where && !step.where(e as never, ctx)) return null;
+    return step.key(e as never, ctx) ?? null;
+  }
+
+  function retention(rule: Rule): number {
+    const p = rule.pattern;
+    if (p.type === 'custom') return ms(p.retention ?? '30d');
+    if (p.type === 'match') return Math.max(DAY, p.rescreen ? ms(p.rescreen) : 0);
+    return ms(p.within);
+  }
+
+  function evidenceOf(e: CorrelationEvent): Alert['evidence'] {
+    if (e.kind === 'alert')
+      return e.record.evidence.map((x) => ({
+        ...x,
+        summary: `[via ${e.record.ruleId} ${e.record.alertId}] ${x.summary}`,
+      }));
+    return [
+      {
+        topic: e.ref.topic,
+        partition: e.ref.partition,
+        offset: e.ref.offset,
+        id: e.id,
+        summary: describeEvent(e),
+      },
+    ];
+  }
+
+  function emit(rule: Rule, f: Finding, depth: number, out: Emitted[]): void {
+    const anchors = f.anchors ?? f.events.slice(0, 1);
+    const id = alertId(
+      rule.id,
+      rule.version,
+      f.key,
+      anchors.map((a) => a.id),
+    );
+    if (store.has(`f:${id}`)) {
+      stats.duplicates++;
+      return;
+    }
+    const time = f.time ?? Math.max(...f.events.map((e) => e.time));
+    const anchorTime = Math.min(...anchors.map((a) => a.time));
+    store.set(`f:${id}`, 1, Math.max(anchorTime + retention(rule), time) + lateness);
+    const c = rule.alert(f, ctx);
+    const score = Math.max(0, Math.min(100, Math.round(c.score ?? rule.severity)));
+    const evidence = (rule.evidence ? rule.evidence(f) : f.events).flatMap(evidenceOf);
+    const alert: Alert = {
+      alertId: id,
+      ruleId: rule.id,
+      ruleVersion: rule.version,
+      mode: rule.mode === 'test' ? 'test' : 'active',
+      severity: band(score),
+      score,
+      entity: f.key,
+      time: new Date(time).toISOString(),
+      summary: c.summary,
+      labels: c.labels ?? [],
+      evidence,
+      details: { ...(f.facts ?? {}), ...(c.details ?? {}) },
+    };
+    stats.alerts++;
+    out.push({ alert, topic: alert.mode });
+    if (depth < 3) {
+      const ev: AlertEvent = makeEvent(
+        'alert',
+        alert,
+        { topic: alertsTopic, partition: 0, offset: '-1' },
+        time,
+      );
+      evaluate(ev, depth + 1, out);
+    }
+  }
+
+  function scoped(rule: Rule): RuleState {
+    const p = `r:${rule.id}:`;
+    return {
+      get: <T>(k: string) => store.get(p + k) as T | undefined,
+      set: (k, v, exp) => store.set(p + k, v as JsonValue, exp),
+      delete: (k) => store.delete(p + k),
+    };
+  }
+
+  function runSequence(rule: Rule, e: Stored, depth: number, out: Emitted[]): void {
+    if (rule.pattern.type !== 'sequence') return;
+    const { steps } = rule.pattern;
+    const within = ms(rule.pattern.within);
+    const hits: [number, string][] = [];
+    steps.forEach((s, i) => {
+      const k = stepKey(s, e);
+      if (k) hits.push([i, k]);
+    });
+    for (const [i, key] of hits) {
+      const sk = `r:${rule.id}:${key}`;
+      const st = (store.get(sk) as unknown as SeqState | undefined) ?? { s: steps.map(() => []) };
+      const floor = wm() - within;
+      for (const list of st.s)
+        for (let j = list.length - 1; j >= 0; j--) if (list[j]!.time < floor) list.splice(j, 1);
+      insertSorted(st.s[i]!, e, cap);
+      // Every chain containing e at position i, earliest first; the first one whose alert is new fires.
+      const chain: Stored[] = [];
+      const found: Stored[][] = [];
+      const search = (pos: number) => {
+        if (found.length >= 8) return;
+        if (pos === steps.length) {
+          found.push([...chain]);
+          return;
+        }
+        const candidates = pos === i ? [e] : st.s[pos]!;
+        for (const c of candidates) {
+          const prev = chain[pos - 1];
+          if (prev && c.time < prev.time) continue;
+          if (chain.some((x) => x.id === c.id)) continue;
+          if (pos > 0 && c.time - chain[0]!.time > within) continue;
+          if (pos > i && c.time < e.time) continue;
+          const step = steps[pos]!;
+          if (pos > 0 && step.join && !step.join(c as never, chain)) continue;
+          chain.push(c);
+          search(pos + 1);
+          chain.pop();
+        }
+      };
+      search(0);
+      store.set(sk, st as unknown as JsonValue, Math.max(...st.s.flat().map((x) => x.time)) + within);
+      for (const events of found) {
+        const before = out.length;
+        emit(rule, { key, events }, depth, out);
+        if (out.length > before) break;
+      }
+    }
+  }
+
+  function runWindow(rule: Rule, e: Stored, depth: number, out: Emitted[]): void {
+    const p = rule.pattern;
+    if (p.type !== 'window') return;
+    const key = stepKey(p.step, e);
+    if (!key) return;
+    const within = ms(p.within);
+    const sk = `r:${rule.id}:${key}`;
+    const st = (store.get(sk) as unknown as WinState | undefined) ?? { ev: [], cd: null };
+    if (st.cd !== null && e.time <= st.cd) return;
+    insertSorted(st.ev, e, Math.max(cap, 4096));
+    const last = st.ev[st.ev.length - 1]!.time;
+    st.ev = st.ev.filter((x) => x.time >= last - within);
+    let value: number | bigint;
+    const m = p.measure;
+    if (m.type === 'count') value = st.ev.length;
+    else if (m.type === 'sum') value = st.ev.reduce((a, x) => a + m.value(x), 0n);
+    else value = new Set(st.ev.map((x) => m.value(x))).size;
+    const reached = typeof p.atLeast === 'bigint' ? BigInt(value) >= p.atLeast : Number(value) >= p.atLeast;
+    if (reached && (!p.having || p.having(st.ev, ctx))) {
+      const events = [...st.ev];
+      const anchorCount = m.type === 'count' ? Math.min(events.length, Number(p.atLeast)) : 1;
+      emit(
+        rule,
+        {
+          key,
+          events,
+          anchors: events.slice(0, anchorCount),
+          facts: { measure: m.type, value: String(value), threshold: String(p.atLeast) },
+        },
+        depth,
+        out,
+      );
+      st.ev = [];
+      st.cd = last + ms(p.cooldown ?? p.within);
+    }
+    store.set(sk, st as unknown as JsonValue, Math.max(last + within, st.cd ?? 0));
+  }
+
+  function runAbsence(rule: Rule, e: Stored): void {
+    const p = rule.pattern;
+    if (p.type !== 'absence') return;
+    const within = ms(p.within);
+    for (const [step, slot] of [
+      [p.first, 'a'],
+      [p.missing, 'b'],
+    ] as const) {
+      const key = stepKey(step, e);
+      if (!key) continue;
+      const sk = `r:${rule.id}:${key}`;
+      const st = (store.get(sk) as unknown as AbsState | undefined) ?? { a: [], b: [] };
+      insertSorted(st[slot], e, cap);
+      const due = Math.min(...st.a.map((x) => x.time + within));
+      if (Number.isFinite(due)) pending.set(sk, due);
+      store.set(sk, st as unknown as JsonValue, Math.max(...[...st.a, ...st.b].map((x) => x.time)) + within);
+    }
+  }
+
+  /** Fires absence rules whose deadline the watermark passed. */
+  function checkAbsences(out: Emitted[]): void {
+    const w = wm();
+    for (const [sk, due] of pending) {
+      if (due >= w) continue;
+      const ruleId = sk.slice(2, sk.indexOf(':', 2));
+      const rule = rules.find((r) => r.id === ruleId);
+      const st = store.get(sk) as unknown as AbsState | undefined;
+      if (!rule || rule.pattern.type !== 'absence' || !st) {
+        pending.delete(sk);
+        continue;
+      }
+      const within = ms(rule.pattern.within);
+      const missing = rule.pattern.missing;
+      const key = sk.slice(3 + ruleId.length);
+      const keep: Stored[] = [];
+      for (const a of st.a) {
+        if (a.time + within >= w) {
+          keep.push(a);
+          continue;
+        }
+        const answered = st.b.some(
+          (b) =>
+            b.time >= a.time && b.time <= a.time + within && (!missing.join || missing.join(b as never, [a])),
+        );
+        if (!answered) {
+          now = a.time + within;
+          emit(
+            rule,
+            { key, events: [a], time: a.time + within, facts: { missing: missing.name, withinMs: within } },
+            0,
+            out,
+          );
+        }
+      }
+      st.a = keep;
+      st.b = st.b.filter((b) => b.time + within >= w - within);
+      if (st.a.length === 0) pending.delete(sk);
+      else pending.set(sk, Math.min(...st.a.map((x) => x.time + within)));
+      if (st.a.length === 0 && st.b.length === 0) store.delete(sk);
+      else
+        store.set(
+          sk,
+          st as unknown as JsonValue,
+          Math.max(...[...st.a, ...st.b].map((x) => x.time)) + within,
+        );
+    }
+  }
+
+  function evaluate(e: CorrelationEvent, depth: number, out: Emitted[]): void {
+    for (const rule of rules) {
+      const p = rule.pattern;
+      // Chained alerts: active rules only see active alerts; test rules see both.
+      if (e.kind === 'alert' && e.record.mode === 'test' && rule.mode !== 'test') continue;
+      if (e.kind === 'alert' && e.record.ruleId === rule.id) continue;
+      switch (p.type) {
+        case 'match': {
+          const key = stepKey(p.step, e);
+          if (key) emit(rule, { key, events: [e] }, depth, out);
+          break;
+        }
+        case 'sequence':
+          runSequence(rule, e, depth, out);
+          break;
+        case 'window':
+          runWindow(rule, e, depth, out);
+          break;
+        case 'absence':
+          runAbsence(rule, e);
+          break;
+        case 'custom':
+          if (p.kinds.includes(e.kind))
+            for (const f of p.evaluate(e, ctx, scoped(rule))) emit(rule, f, depth, out);
+          break;
+      }
+    }
+  }
+
+  interface Counterparties {
+    /** Entries in `m` (kept so a hub address costs O(1) per transfer, not O(entries)). */
+    n: number;
+    m: Record<string, number>;
+  }
+
+  function cpMap(address: string): Record<string, number> | undefined {
+    return (store.get(`cp:${address}`) as unknown as Counterparties | undefined)?.m;
+  }
+
+  function recordFacts(e: CorrelationEvent): void {
+    if (e.kind !== 'transfer') return;
+    const r = e.record;
+    if (!r.from || !r.to || BigInt(r.amount) <= 0n) return;
+    const key = `cp:${normalizeAddress(r.from)}`;
+    const cp = (store.get(key) as unknown as Counterparties | undefined) ?? { n: 0, m: {} };
+    const to = normalizeAddress(r.to);
+    const prev = cp.m[to];
+    if (prev === undefined) cp.n++;
+    cp.m[to] = Math.max(prev ?? 0, e.time);
+    if (cp.n > maxCp * 1.25) {
+      // Keep the most recent maxCp (amortized: runs once per maxCp/4 new counterparties).
+      const kept = Object.entries(cp.m)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, maxCp);
+      cp.m = Object.fromEntries(kept);
+      cp.n = kept.length;
+    }
+    const entryExp = Math.max(e.time, prev ?? 0) + cpRetention;
+    store.set(key, cp as unknown as JsonValue, entryExp);
+    if (rescreenMs > 0) store.set(`rs:${e.id}`, e as unknown as JsonValue, e.time + rescreenMs);
+  }
+
+  function rescreen(addresses: Set<string> | null, out: Emitted[]): void {
+    if (rescreenMs === 0) return;
+    const events: CorrelationEvent[] = [];
+    for (const [k, entry] of store.entries())
+      if (k.startsWith('rs:')) events.push(entry.v as unknown as CorrelationEvent);
+    events.sort(byTime);
+    for (const e of events) {
+      if (e.kind !== 'transfer') continue;
+      const addrs = [e.record.from, e.record.to].filter((a): a is string => !!a).map(normalizeAddress);
+      if (addresses && !addrs.some((a) => addresses.has(a))) continue;
+      now = e.time;
+      for (const rule of rules) {
+        const p = rule.pattern;
+        if (p.type !== 'match' || !p.rescreen || e.time < maxTime - ms(p.rescreen)) continue;
+        const key = stepKey(p.step, e);
+        if (key) emit(rule, { key, events: [e] }, 0, out);
+      }
+    }
+  }
+
+  function applyWatchlistRecord(e: EventOf<'watchlist'>, out: Emitted[]): void {
+    const r = e.record;
+    const a = normalizeAddress(r.address);
+    if (r.op === 'remove') store.delete(`wl:${a}`);
+    else {
+      const entry: WatchEntry = {
+        address: a,
+        listId: r.listId,
+        listVersion: r.listVersion,
+        entryId: r.entryId,
+        program: r.program,
+        symbol: r.symbol,
+      };
+      store.set(`wl:${a}`, entry as unknown as JsonValue);
+    }
+    store.set('meta:wlTopicVersion', r.listVersion);
+    if (r.op === 'add') rescreen(new Set([a]), out);
+  }
+
+  return {
+    store,
+    process(e) {
+      stats.events++;
+      const out: Emitted[] = [];
+      const late = e.time < wm();
+      if (e.kind === 'crm') identity.apply(e.record);
+      if (e.kind === 'watchlist') {
+        applyWatchlistRecord(e, out);
+        return out;
+      }
+      if (e.time > maxTime) {
+        maxTime = e.time;
+        store.set('meta:maxTime', maxTime);
+      }
+      now = e.time;
+      if (late) {
+        stats.late++;
+        opts.logger?.debug(
+          {
+            id: e.id,
+            kind: e.kind,
+            time: new Date(e.time).toISOString(),
+            watermark: new Date(wm()).toISOString(),
+          },
+          'late event: not matched',
+        );
+        recordFacts(e);
+        return out;
+      }
+      evaluate(e, 0, out);
+      recordFacts(e);
+      checkAbsences(out);
+      // Sweeping visits every key: do it when enough events passed to amortize it to O(1) per event.
+      if (++sinceSweep >= Math.max(10_000, store.size() / 2) && maxTime > lastSweep) {
+        store.sweep(wm());
+        lastSweep = maxTime;
+        sinceSweep = 0;
+      }
+      return out;
+    },
+    setWatchlist(list) {
+      const out: Emitted[] = [];
+      fileList = list;
+      if (store.get('meta:wlFileVersion') === list.version) return out;
+      store.set('meta:wlFileVersion', list.version);
+      // Re-screen against every entry: alert ids are deterministic, so findings already raised dedupe.
+      if (list.entries.size > 0) rescreen(new Set(list.entries.keys()), out);
+      return out;
+    },
+    watermark: wm,
+    restored() {
+      maxTime = (store.get('meta:maxTime') as number | undefined) ?? Number.NEGATIVE_INFINITY;
+      lastSweep = maxTime;
+      pending.clear();
+      const absence = rules.filter((r) => r.pattern.type === 'absence');
+      for (const [k, entry] of store.entries()) {
+        const rule = absence.find((r) => k.startsWith(`r:${r.id}:`));
+        if (!rule || rule.pattern.type !== 'absence') continue;
+        const st = entry.v as unknown as AbsState;
+        const within = ms(rule.pattern.within);
+        if (st.a.length) pending.set(k, Math.min(...st.a.map((x) => x.time + within)));
+      }
+    },
+    stats: () => ({ ...stats, stateKeys: store.size() }),
+  };
+}

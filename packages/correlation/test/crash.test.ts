@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { readTopic, spawnCli, waitForOutput, writeConfig, type WorkerProcess } from '@tributary/testkit';
+import { alert as alertSchema } from '@tributary/schemas';
+import {
+  createInputTopics,
+  EXPECTED,
+  groupLag,
+  produce,
+  scenario,
+  uniquePrefix,
+  waitCaughtUp,
+  writeSdn,
+} from './scenario.ts';
+
+const brokers = inject('kafkaBrokers');
+const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
+
+function start(configFile: string): WorkerProcess {
+  return spawnCli(['run', '--config', configFile], { cli, env: { LOG_LEVEL: 'info' } });
+}
+
+/** Lets the processor work off a random share of its lag after it joined the group, then SIGKILLs it. */
+async function killMidWork(w: WorkerProcess, lag: () => Promise<number>, share: number): Promise<void> {
+  await waitForOutput(w, /group joined/, 60_000);
+  const target = Math.floor((await lag()) * (1 - share));
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && (await lag()) > target) await new Promise((r) => setTimeout(r, 10));
+  if (w.child.exitCode !== null)
+    throw new Error(`processor exited on its own (${w.child.exitCode}):\n${w.output().slice(-3000)}`);
+  w.kill('SIGKILL');
+  await w.exited;
+}
+
+describe('crash consistency (processor as a child process, SIGKILLed)', () => {
+  it('holds each alert exactly once after repeated SIGKILLs mid-scenario', async () => {
+    const prefix = uniquePrefix();
+    await createInputTopics(brokers, prefix);
+    const groupId = `${prefix}correlation`;
+    const configFile = writeConfig({
+      brokers,
+      groupId,
+      topicPrefix: prefix,
+      sessionTimeoutMs: 6_000,
+      // Small fetches: many transactions per phase, so the kills land between and inside them.
+      maxBytesPerPartition: 32 * 1024,
+      watchlists: [{ path: writeSdn(), format: 'ofac-sdn' }],
+    });
+    const phases = scenario(3_000);
+    const rnd = (() => {
+      let s = 42;
+      return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    })();
+    const inputs = [`${prefix}chain.transfers`, `${prefix}crm.changes`];
+    let kills = 0;
+    const lags: number[] = [];
+    for (const phase of phases) {
+      await produce(brokers, prefix, phase);
+      for (let i = 0; i < 2; i++) {
+        const w = start(configFile);
+        await killMidWork(w, () => groupLag(brokers, groupId, inputs), 0.2 + 0.6 * rnd());
+        kills++;
+        lags.push(await groupLag(brokers, groupId, inputs));
+      }
+    }
+    const t0 = Date.now();
+    const last = start(configFile);
+    await waitForOutput(last, /processor ready/, 60_000);
+    const tReady = Date.now();
+    await waitCaughtUp(brokers, groupId, inputs, 120_000, () => last.child.exitCode === null);
+    console.log(`final run: ready after ${tReady - t0} ms, caught up after ${Date.now() - tReady} ms`);
+    last.kill('SIGTERM');
+    expect(await last.exited).toBe(0);
+
+    const alerts = (await readTopic(brokers, `${prefix}alerts`)).map((m) =>
+      alertSchema.parse(JSON.parse(m.value!)),
+    );
+    expect(kills).toBe(6);
+    // Lag after each kill: > 0 means the processor died with work in flight.
+    console.log(
+      `crash test: ${kills} SIGKILLs; records behind after each: ${lags.join(', ')}; ${alerts.length} alerts`,
+    );
+    expect(lags.filter((l) => l > 0).length).toBeGreaterThanOrEqual(3);
+    expect(alerts.map((a) => [a.ruleId, a.entity]).sort()).toEqual(EXPECTED);
+    expect(new Set(alerts.map((a) => a.alertId)).size).toBe(alerts.length);
+    // Test-mode alerts (velocity on the busy benign senders) are exactly-once too.
+    const testAlerts = (await readTopic(brokers, `${prefix}alerts.test`)).map((m) =>
+      alertSchema.parse(JSON.parse(m.value!)),
+    );
+    expect(testAlerts.length).toBeGreaterThan(0);
+    expect(testAlerts.every((a) => a.ruleId === 'velocity' && a.mode === 'test')).toBe(true);
+    expect(new Set(testAlerts.map((a) => a.alertId)).size).toBe(testAlerts.length);
+  });
+});

@@ -1,0 +1,166 @@
+import { describe, expect, inject, it } from 'vitest';
+import { pino } from 'pino';
+import { join } from 'node:path';
+import { readTopic, spawnCli, writeConfig } from '@tributary/testkit';
+import { alert as alertSchema, type Alert } from '@tributary/schemas';
+import { runProcessor, type ProcessorOptions } from '../src/processor.ts';
+import { catalogue } from '../src/rules/index.ts';
+import { backtestEvents } from '../src/backtest.ts';
+import { makeEvent } from '../src/events.ts';
+import { loadWatchlist } from '../src/watchlist.ts';
+import { appendFileSync } from 'node:fs';
+import {
+  createInputTopics,
+  EXPECTED,
+  NEW_X,
+  produce,
+  scenario,
+  uniquePrefix,
+  waitCaughtUp,
+  writeSdn,
+  type Produced,
+} from './scenario.ts';
+
+const brokers = inject('kafkaBrokers');
+const logger = pino({ level: 'warn' });
+
+function expectedByEngine(phases: Produced[][], list: Awaited<ReturnType<typeof loadWatchlist>>) {
+  let offset = 0;
+  const events = phases.flat().map((p) =>
+    p.topic === 'crm'
+      ? makeEvent('crm', p.value as never, { topic: 'crm.changes', partition: 0, offset: String(offset++) })
+      : makeEvent('transfer', p.value as never, {
+          topic: 'chain.transfers',
+          partition: 0,
+          offset: String(offset++),
+        }),
+  );
+  return backtestEvents(events, { rules: catalogue(), watchlist: list }).alerts;
+}
+
+describe('processor against real Kafka', () => {
+  it('raises exactly the scenario alerts, with evidence, and nothing for the benign traffic; a restart adds none; a list change re-screens', async () => {
+    const prefix = uniquePrefix();
+    await createInputTopics(brokers, prefix);
+    const sdn = writeSdn();
+    const groupId = `${prefix}correlation`;
+    const inputs = {
+      transfers: `${prefix}chain.transfers`,
+      transactions: `${prefix}chain.transactions`,
+      trades: `${prefix}exchange.trades`,
+      crm: `${prefix}crm.changes`,
+      watchlist: `${prefix}correlation.watchlist`,
+      alerts: `${prefix}alerts`,
+    };
+    const opts = (signal: AbortSignal): ProcessorOptions => ({
+      brokers,
+      groupId,
+      inputs,
+      outputs: {
+        alerts: `${prefix}alerts`,
+        testAlerts: `${prefix}alerts.test`,
+        changelog: `${prefix}correlation.changelog`,
+      },
+      rules: catalogue(),
+      watchlistFiles: [{ path: sdn, format: 'ofac-sdn' }],
+      watchlistPollMs: 200,
+      logger,
+      signal,
+    });
+    const phases = scenario(400);
+    const watched = [inputs.transfers, inputs.crm];
+
+    const ac = new AbortController();
+    const running = runProcessor(opts(ac.signal));
+    for (const phase of phases) {
+      await produce(brokers, prefix, phase);
+      await waitCaughtUp(brokers, groupId, watched);
+    }
+    ac.abort();
+    await running;
+
+    const alerts = (await readTopic(brokers, `${prefix}alerts`)).map(
+      (m) => alertSchema.parse(JSON.parse(m.value!)) as Alert,
+    );
+    expect(alerts.map((a) => [a.ruleId, a.entity]).sort()).toEqual(EXPECTED);
+    expect(new Set(alerts.map((a) => a.alertId)).size).toBe(alerts.length);
+    for (const a of alerts) {
+      expect(a.evidence.length).toBeGreaterThan(0);
+      for (const e of a.evidence) expect(e.topic.startsWith(prefix)).toBe(true);
+    }
+    const takeover = alerts.find((a) => a.ruleId === 'account-takeover')!;
+    expect(takeover.severity).toBe('critical');
+    expect(takeover.evidence.map((e) => e.topic)).toEqual([inputs.crm, inputs.transfers]);
+    const paid = alerts.find((a) => a.ruleId === 'address-poisoning-paid')!;
+    expect(paid.severity).toBe('critical');
+    expect(paid.evidence).toHaveLength(4);
+    // The same ids the pure engine computes for the same events.
+    const pure = expectedByEngine(phases, await loadWatchlist([{ path: sdn, format: 'ofac-sdn' }]));
+    expect(alerts.map((a) => a.alertId).sort()).toEqual(pure.map((a) => a.alertId).sort());
+    expect(await readTopic(brokers, `${prefix}alerts.test`)).toEqual([]);
+    expect((await readTopic(brokers, `${prefix}correlation.changelog`)).length).toBeGreaterThan(0);
+
+    // Restart: state comes back from the changelog; replaying the attack raises nothing new.
+    const ac2 = new AbortController();
+    const again = runProcessor(opts(ac2.signal));
+    await produce(brokers, prefix, phases[2]!.slice(0, 50));
+    await waitCaughtUp(brokers, groupId, watched);
+    ac2.abort();
+    await again;
+    expect((await readTopic(brokers, `${prefix}alerts`)).length).toBe(alerts.length);
+
+    // The list gains the address the account-takeover paid: a restarted processor re-screens the retained
+    // traffic from the changelog without any new input, and raises exactly that one alert.
+    appendFileSync(
+      sdn,
+      `36001,"OTHER","-0-","CYBER2",-0-,-0-,-0-,-0-,-0-,-0-,-0-,"Digital Currency Address - ETH ${NEW_X};"\n`,
+    );
+    const ac3 = new AbortController();
+    const third = runProcessor(opts(ac3.signal));
+    const deadline = Date.now() + 30_000;
+    let after = await readTopic(brokers, `${prefix}alerts`);
+    while (after.length === alerts.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 300));
+      after = await readTopic(brokers, `${prefix}alerts`);
+    }
+    ac3.abort();
+    await third;
+    const added = after
+      .slice()
+      .map((m) => alertSchema.parse(JSON.parse(m.value!)))
+      .filter((a) => !alerts.some((x) => x.alertId === a.alertId));
+    expect(added.map((a) => [a.ruleId, a.entity])).toEqual([['watchlist-transfer', `address:${NEW_X}`]]);
+    expect(after).toHaveLength(alerts.length + 1);
+
+    // The backtest command replays the same topics and prints the same findings.
+    const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
+    const configFile = writeConfig({
+      brokers,
+      topicPrefix: prefix,
+      watchlists: [{ path: sdn, format: 'ofac-sdn' }],
+    });
+    const bt = spawnCli(['backtest', '--config', configFile, '--json', '--from', '2026-03-01T03:00:00Z'], {
+      cli,
+    });
+    expect(await bt.exited).toBe(0);
+    const printed = bt
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{"alertId"'))
+      .map((l) => alertSchema.parse(JSON.parse(l)));
+    // From 03:00 on (all scenario findings complete after 05:00), with the current list: all 8.
+    expect(
+      printed
+        .filter((a) => a.mode === 'active')
+        .map((a) => a.alertId)
+        .sort(),
+    ).toEqual([...alerts, ...added].map((a) => a.alertId).sort());
+    const list = spawnCli(['rules', '--config', configFile], { cli });
+    expect(await list.exited).toBe(0);
+    expect(list.output().trim().split('\n')).toHaveLength(12);
+    expect(list.output()).toMatch(/^velocity@1\ttest\t/m);
+    const help = spawnCli(['--help'], { cli });
+    expect(await help.exited).toBe(0);
+    expect(help.output()).toContain('backtest');
+  });
+});

@@ -1,0 +1,56 @@
+// kafkajs 2.2.4 drops aborted records under read_committed by walking the fetch response's aborted
+// transactions in list order, but the broker does not send them in offset order: records of an aborted
+// transaction leaked (seen after SIGKILLs with two producers in one partition). patches/kafkajs+2.2.4.patch
+// sorts them by first offset, as the Java consumer does. This pins the patch in place.
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+
+type Msg = {
+  offset: string;
+  key: Buffer | null;
+  isControlRecord?: boolean;
+  batchContext: { producerId: string; inTransaction: boolean };
+};
+const filter = createRequire(import.meta.url)('kafkajs/src/consumer/filterAbortedMessages.js') as (a: {
+  messages: Msg[];
+  abortedTransactions: { producerId: string; firstOffset: string }[];
+}) => Msg[];
+
+const data = (offset: number, producerId: string): Msg => ({
+  offset: String(offset),
+  key: Buffer.from('k'),
+  batchContext: { producerId, inTransaction: true },
+});
+const marker = (offset: number, producerId: string, abort: boolean): Msg => ({
+  offset: String(offset),
+  key: Buffer.from([0, 0, 0, abort ? 0 : 1]),
+  isControlRecord: true,
+  batchContext: { producerId, inTransaction: true },
+});
+
+describe('kafkajs read_committed filter (patched)', () => {
+  it('drops records of aborted transactions even when the broker lists them out of offset order', () => {
+    // The layout seen in the log: producer 3 commits, producer 2 commits, both then abort interleaved.
+    const messages = [
+      data(3127, '3'),
+      marker(3128, '3', false),
+      data(3129, '2'),
+      data(3130, '3'),
+      marker(3131, '2', false),
+      data(3132, '3'),
+      data(3133, '2'),
+      data(3134, '3'),
+      marker(3138, '2', true),
+      marker(3139, '3', true),
+      data(3140, '2'),
+    ];
+    const kept = filter({
+      messages,
+      abortedTransactions: [
+        { producerId: '2', firstOffset: '3133' },
+        { producerId: '3', firstOffset: '3130' },
+      ],
+    }).filter((m) => !m.isControlRecord);
+    expect(kept.map((m) => m.offset)).toEqual(['3127', '3129', '3140']);
+  });
+});
