@@ -20,7 +20,7 @@ import type { Rule } from './dsl.ts';
 import { createEngine, type Emitted } from './engine.ts';
 import { decodeMessage, type InputTopics } from './events.ts';
 import type { IdentityConfig } from './identity.ts';
-import { isFencingError } from './kafka-errors.ts';
+import { isFencingError } from '@tributary/runtime';
 import { createStore } from './store.ts';
 import type { Duration } from './time.ts';
 import {

@@ -17,3 +17,4 @@ export { runFromConfig, EXIT, type RunOptions, type RunResult } from './run.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
 export { health, startHttp } from './http.ts';
+export { isFencingError, isConnectionError } from './kafka/errors.ts';

@@ -8,7 +8,7 @@ import {
   type VenueSimulator,
 } from '@tributary/testkit';
 import { source } from '../src/index.ts';
-import { collect, ids, range } from './harness.ts';
+import { collect, ids, range } from '@tributary/ccxt-trades/testing';
 
 const markets = [
   { id: 'BTCUSDT', base: 'BTC', quote: 'USDT' },

@@ -1,8 +1,9 @@
-// Runs the source in-process against a simulator and collects what it yields.
+// Test helper for venue packages: runs a trade source in-process against a simulator and collects what it
+// yields (`@tributary/ccxt-trades/testing`; not part of the runtime API).
 import { pino } from 'pino';
 import type { SourceDefinition } from '@tributary/sdk';
 import type { ExchangeTrade } from '@tributary/schemas';
-import type { TradeOffset, TradeSourceConfig } from '@tributary/ccxt-trades';
+import type { TradeOffset, TradeSourceConfig } from './index.ts';
 
 export interface Collected {
   trades: Map<string, ExchangeTrade[]>;
