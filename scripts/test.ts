@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { startKafka } from '@tributary/testkit';
 
 const root = join(import.meta.dirname, '..');
 const dirs = [
@@ -20,7 +21,18 @@ const turbo = (args: string[]) =>
   }).status ?? 1;
 
 const checks = turbo(['build', 'typecheck', 'lint', 'format:check']);
-const tests = checks === 0 ? turbo(['test', '--concurrency=1', '--force']) : 1;
+let tests = 1;
+if (checks === 0) {
+  // One broker for every package's suite (each would otherwise start its own); KAFKA_BROKERS set means
+  // the caller's cluster is used instead. Tests that need a private broker still start their own.
+  const kafka = process.env.KAFKA_BROKERS ? null : await startKafka();
+  if (kafka) process.env.KAFKA_BROKERS = kafka.brokers.join(',');
+  try {
+    tests = turbo(['test', '--concurrency=1', '--force']);
+  } finally {
+    await kafka?.close();
+  }
+}
 
 let passed = 0;
 let failed = 0;

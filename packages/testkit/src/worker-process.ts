@@ -33,9 +33,12 @@ export function spawnCli(
   opts: { env?: Record<string, string>; cwd?: string; cli?: string } = {},
 ): WorkerProcess {
   const cli = opts.cli ?? workerCli();
+  // The test's config file names the brokers: an inherited KAFKA_BROKERS (which overrides configs) must
+  // not redirect a worker meant for a private or unreachable broker.
+  const { KAFKA_BROKERS: _inherited, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
     cwd: opts.cwd ?? process.cwd(),
-    env: { ...process.env, LOG_LEVEL: 'info', ...opts.env },
+    env: { ...inherited, LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
