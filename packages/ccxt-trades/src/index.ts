@@ -19,3 +19,4 @@ export type {
   MalformedFrame,
   MarketRef,
 } from './venue.ts';
+export { tradeIdSchema, decimalTextSchema } from './payload.ts';

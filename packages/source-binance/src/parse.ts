@@ -4,16 +4,16 @@
 import { z } from 'zod';
 import {
   buildTrade,
+  decimalTextSchema,
   errorMessageOf,
+  tradeIdSchema,
   type MarketRef,
   type Normalized,
   type RawTrade,
 } from '@tributary/ccxt-trades';
 
-const tradeId = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)])
-  .transform((v) => String(v));
-const decimalText = z.string().regex(/^\d+(\.\d+)?$/);
+const tradeId = tradeIdSchema;
+const decimalText = decimalTextSchema;
 const millis = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(Number);
 
 /** GET /api/v3/historicalTrades and /api/v3/trades item. */

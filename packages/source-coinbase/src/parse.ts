@@ -5,16 +5,16 @@
 import { z } from 'zod';
 import {
   buildTrade,
+  decimalTextSchema,
   errorMessageOf,
+  tradeIdSchema,
   type MarketRef,
   type Normalized,
   type RawTrade,
 } from '@tributary/ccxt-trades';
 
-const tradeId = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)])
-  .transform((v) => String(v));
-const decimalText = z.string().regex(/^\d+(\.\d+)?$/);
+const tradeId = tradeIdSchema;
+const decimalText = decimalTextSchema;
 const side = z.enum(['buy', 'sell']);
 
 /** Both shapes: REST items have no type; `match` / `last_match` messages add product, sequence, order ids. */

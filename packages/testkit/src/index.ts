@@ -30,3 +30,4 @@ export type {} from './vitest-context.ts';
 export { startHardhat, type HardhatNode, type StartHardhatOptions } from './hardhat.ts';
 export { describeSourceConformance, type ConformanceSetup } from './conformance.ts';
 export * from './venues/index.ts';
+export { SHARED_FIXTURES, sharedFixturePath, readSharedFixture } from './fixtures.ts';

@@ -1,20 +1,8 @@
 // Real mainnet blocks from the shared fixtures folder (next to the repo, never copied into it).
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { sharedFixturePath } from '@tributary/testkit';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const FIXTURES = join(repoRoot, '..', 'shared', 'fixtures', 'bitcoin');
-
-export function fixturePath(...parts: string[]): string {
-  const p = join(FIXTURES, ...parts);
-  if (!existsSync(p)) {
-    throw new Error(
-      `missing Bitcoin fixture ${p}: the tests read real mainnet blocks from <repo>/../shared/fixtures/bitcoin (bitcoinjs-lib/block.json, bitcoin-etl/block_*); restore that folder`,
-    );
-  }
-  return p;
-}
+export const fixturePath = (...parts: string[]): string => sharedFixturePath('bitcoin', ...parts);
 
 export function readJson<T>(...parts: string[]): T {
   return JSON.parse(readFileSync(fixturePath(...parts), 'utf8')) as T;
@@ -48,6 +36,6 @@ export function bitcoinjsBlocks(): {
 /** The ~32 KiB mainnet block (2014, 103 transactions) used by the benchmark too. */
 export function block32k(): Uint8Array {
   const b = bitcoinjsBlocks().valid.find((v) => v.description === 'Block (~32 KiB)');
-  if (!b) throw new Error(`bitcoinjs-lib/block.json in ${FIXTURES} has no "Block (~32 KiB)" entry`);
+  if (!b) throw new Error(`bitcoinjs-lib/block.json in ${fixturePath()} has no "Block (~32 KiB)" entry`);
   return Buffer.from(b.hex, 'hex');
 }
