@@ -1,7 +1,7 @@
 // Fetching: one block with its full transactions in one call, its receipts in one more (or one per
 // transaction where the node lacks eth_getBlockReceipts), and a bounded window of blocks in flight.
 import { RetryableError, type Logger } from '@tributary/sdk';
-import { isMethodUnsupported, type RawReceipt, type RpcClient } from './rpc.ts';
+import { isMethodUnsupported, type RawBlock, type RawReceipt, type RpcClient } from './rpc.ts';
 import type { FetchedBlock } from './normalize.ts';
 
 export type ReceiptsMode = 'auto' | 'block' | 'transaction';
@@ -20,30 +20,23 @@ export class BlockFetcher {
 
   /** The canonical block at `number` now, or null when the node does not have it (yet). */
   async byNumber(number: number): Promise<FetchedBlock | null> {
-    const block = await this.rpc.blockWithTransactions(number);
-    return block
-      ? {
-          block,
-          receipts: await this.receipts(
-            block.hash,
-            block.transactions.map((t) => t.hash),
-          ),
-        }
-      : null;
+    return this.withReceipts(await this.rpc.blockWithTransactions(number));
   }
 
   /** A block by hash, canonical or not (nodes keep recent side blocks; some, like Hardhat, do not). */
   async byHash(hash: string): Promise<FetchedBlock | null> {
-    const block = await this.rpc.blockByHash(hash);
-    return block
-      ? {
-          block,
-          receipts: await this.receipts(
-            block.hash,
-            block.transactions.map((t) => t.hash),
-          ),
-        }
-      : null;
+    return this.withReceipts(await this.rpc.blockByHash(hash));
+  }
+
+  private async withReceipts(block: RawBlock | null): Promise<FetchedBlock | null> {
+    if (!block) return null;
+    return {
+      block,
+      receipts: await this.receipts(
+        block.hash,
+        block.transactions.map((t) => t.hash),
+      ),
+    };
   }
 
   async receipts(blockHash: string, txHashes: string[]): Promise<RawReceipt[]> {
