@@ -91,6 +91,7 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
     log.info({ offsets: Object.fromEntries(offsets) }, 'task started from committed offsets');
     t.onRunning?.();
 
+    const committedListeners = new Set<(offsets: ReadonlyMap<string, JsonValue>) => void>();
     const taskAbort = new AbortController();
     const onAbort = () => taskAbort.abort(t.signal.reason);
     t.signal.addEventListener('abort', onAbort, { once: true });
@@ -105,6 +106,10 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
         metrics: {
           lag: (partition, value) => t.metrics.lag.set({ connector: t.connector, partition }, value),
           skipped: (reason) => t.metrics.skipped.inc({ ...labels, reason }),
+        },
+        onCommitted: (listener) => {
+          committedListeners.add(listener);
+          return () => committedListeners.delete(listener);
         },
       })
       [Symbol.asyncIterator]();
@@ -174,6 +179,13 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
       t.metrics.bytes.inc(labels, txBytes);
       for (const [topic, n] of txPerTopic) t.metrics.records.inc({ ...labels, topic }, n);
       t.onCommit?.(txOffsets, txRecords, commitMs);
+      for (const listener of committedListeners) {
+        try {
+          listener(txOffsets);
+        } catch (err) {
+          log.warn({ err }, 'commit listener failed');
+        }
+      }
       txRecords = 0;
       txBytes = 0;
       txOffsets = new Map();

@@ -91,14 +91,25 @@ export const exchangeTrade = z.object({
 export const crmChange = z.object({
   system: z.enum(['salesforce', 'hubspot']),
   objectType: z.string(),
+  /** One record per changed object: a source event naming several ids becomes several records. */
   recordId: z.string(),
+  /** All ids of the source event this record came from, when it named more than one. */
+  recordIds: z.array(z.string()).optional(),
   changeType: z.enum(['create', 'update', 'delete', 'undelete', 'gap', 'snapshot']),
   changedFields: z.array(z.string()),
+  /** New values of the changed fields (all fields for create and snapshot). */
   values: z.record(z.string(), z.unknown()),
+  /** Old values, where the source knows them (HubSpot property history for sensitive fields). */
   previous: z.record(z.string(), z.unknown()).optional(),
+  /** Fields set to null by this change. */
+  nulledFields: z.array(z.string()).optional(),
   actor: z.string().nullable(),
+  /** Groups the changes of one source transaction (Salesforce `transactionKey`). */
+  transactionKey: z.string().nullable().optional(),
   commitTimestamp: isoTime,
+  /** Where this change sits in the source (replay id, cursor), as a string. */
   sourcePosition: z.string(),
+  /** The source's own change header, every field it carried (Salesforce ChangeEventHeader). */
   header: z.record(z.string(), z.unknown()).optional(),
 });
 

@@ -40,6 +40,10 @@ export interface TaskContext<Config, Offset extends JsonValue = JsonValue> {
   signal: AbortSignal;
   logger: Logger;
   metrics: SourceMetrics;
+  /** Registers a listener called after each Kafka transaction of this task commits, with the offsets it
+   * committed; returns the unsubscribe function. For sources that must acknowledge upstream only once an
+   * event is durable (a webhook answering 2xx). Absent when the task runs outside a worker (tests). */
+  onCommitted?(listener: (offsets: ReadonlyMap<string, Offset>) => void): () => void;
 }
 
 /** A running task: an async iterable of batches. It ends when the signal aborts (or the source is
