@@ -1,20 +1,26 @@
 // Decode throughput on one core: `npm run bench -w @tributary/source-bitcoin`.
 //
-// Input: the ~32 KiB mainnet block from the shared bitcoinjs-lib fixtures (2014, 103 transactions, mostly
-// P2PKH). Two shapes: that block as is, and a mainnet-sized ~1.1 MB block made of its transactions
-// repeated 32 times (coinbase once, merkle root recomputed). Each pipeline turns raw bytes into ids,
-// sizes, script types and addresses; the reference is the naive bitcoinjs-lib pipeline
-// (Block.fromBuffer, tx.getId() and address.fromOutputScript per output), measured in the same run.
+// Inputs: the ~32 KiB mainnet block from the shared bitcoinjs-lib fixtures (2014, 103 transactions, mostly
+// P2PKH); a mainnet-sized ~1.1 MB block made of its transactions repeated 32 times (coinbase once,
+// merkle root recomputed); and a generated ~1.5 MB segwit block shaped like today's traffic (2-in/2-out
+// P2WPKH spends paying P2WPKH and P2TR, witness commitment included; random hashes and signature bytes,
+// so not mainnet data). Each pipeline turns raw bytes into ids, sizes, script types and addresses; the
+// reference is the naive bitcoinjs-lib pipeline (Block.fromBuffer, tx.getId() and
+// address.fromOutputScript per output), measured in the same run.
 // Prints a table of medians (CPU time) and writes bench/results/bitcoin-decode.json.
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { address, Block, networks } from 'bitcoinjs-lib';
+import * as ecc from 'tiny-secp256k1';
+import { address, Block, initEccLib, networks, payments, Transaction } from 'bitcoinjs-lib';
 import { addressParams, decodeBlock } from '../src/index.ts';
 import { blockRecords } from '../src/records.ts';
 import { block32k } from '../test/helpers/fixtures.ts';
+
+// bitcoinjs-lib's p2tr (inside address.fromOutputScript) needs an ECC library.
+initEccLib(ecc);
 
 const RUNS = 7;
 const RUN_MS = 1_000;
@@ -49,10 +55,9 @@ function run(fn: (raw: Uint8Array) => number, raw: Uint8Array): number {
   const start = process.cpuUsage();
   let elapsedMs = 0;
   while (elapsedMs < RUN_MS) {
-    for (let i = 0; i < 8; i++) {
-      sink += fn(raw);
-      bytes += raw.length;
-    }
+    // One decode per clock read: a block takes far longer than process.cpuUsage().
+    sink += fn(raw);
+    bytes += raw.length;
     const used = process.cpuUsage(start);
     elapsedMs = (used.user + used.system) / 1000;
   }
@@ -87,15 +92,62 @@ function repeatBlock(raw: Uint8Array, times: number): Uint8Array {
   return Buffer.concat([header, varint, ...parts]);
 }
 
+/** ~1.5 MB of 2-in/2-out segwit transactions (P2WPKH inputs; P2WPKH and P2TR outputs). */
+function segwitBlock(transactions: number): Uint8Array {
+  let seed = 1;
+  const bytes = (n: number) => {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    return b;
+  };
+  // Real x-only keys (bitcoinjs-lib's p2tr checks the point), reused.
+  const keys = Array.from({ length: 64 }, (_, i) =>
+    Buffer.from(ecc.pointFromScalar(Buffer.alloc(32, i + 1), true)!).subarray(1),
+  );
+  const txs: Transaction[] = [];
+  const cb = new Transaction();
+  cb.addInput(Buffer.alloc(32), 0xffffffff, 0xffffffff, bytes(40));
+  cb.setWitness(0, [Buffer.alloc(32)]);
+  cb.addOutput(payments.p2wpkh({ hash: bytes(20) }).output!, 312_500_000n);
+  txs.push(cb);
+  for (let t = 1; t < transactions; t++) {
+    const tx = new Transaction();
+    tx.version = 2;
+    for (let i = 0; i < 2; i++) {
+      tx.addInput(bytes(32), t % 3, 0xfffffffd);
+      // DER signature + sighash byte, compressed key.
+      tx.setWitness(i, [bytes(72), Buffer.concat([Buffer.from([2]), bytes(32)])]);
+    }
+    tx.addOutput(payments.p2wpkh({ hash: bytes(20) }).output!, BigInt(10_000 + t));
+    tx.addOutput(payments.p2tr({ pubkey: keys[t % keys.length]! }).output!, BigInt(20_000 + t));
+    txs.push(tx);
+  }
+  cb.addOutput(Buffer.concat([Buffer.from('6a24aa21a9ed', 'hex'), Block.calculateMerkleRoot(txs, true)]), 0n);
+  const block = new Block();
+  block.version = 0x20000000;
+  block.prevHash = bytes(32);
+  block.timestamp = 1_700_000_000;
+  block.bits = 0x17034219;
+  block.transactions = txs;
+  block.merkleRoot = Block.calculateMerkleRoot(txs);
+  return block.toBuffer();
+}
+
+const load0 = loadavg();
 const small = block32k();
 const big = repeatBlock(small, 32);
 if (decodeBlock(big, net).transactions.length !== 1 + 32 * 102)
   throw new Error('repeated block did not decode');
+const segwit = segwitBlock(4_000);
+if (decodeBlock(segwit, net).transactions.length !== 4_000) throw new Error('segwit block did not decode');
 
+const mb = (raw: Uint8Array) => (raw.length / 1e6).toFixed(1);
 const cases = [
   { name: 'decode 32 KiB mainnet block', raw: small, fn: ours },
-  { name: 'decode 1.1 MB block (32 KiB block txs x32)', raw: big, fn: ours },
-  { name: 'decode + build records, 1.1 MB block', raw: big, fn: oursWithRecords },
+  { name: `decode ${mb(big)} MB block (32 KiB block txs x32)`, raw: big, fn: ours },
+  { name: `decode ${mb(segwit)} MB generated segwit block`, raw: segwit, fn: ours },
+  { name: `decode + build records, ${mb(big)} MB block`, raw: big, fn: oursWithRecords },
+  { name: `decode + build records, ${mb(segwit)} MB segwit block`, raw: segwit, fn: oursWithRecords },
 ];
 
 const results: { name: string; unit: string; value: number; reference: number; ratio: number }[] = [];
@@ -125,9 +177,9 @@ function round(x: number): number {
 }
 
 console.log(
-  `bitcoin decode throughput, one core, median of ${RUNS} runs of ${RUN_MS} ms CPU time (node ${process.version}, load average ${loadavg()
+  `bitcoin decode throughput, one core, median of ${RUNS} runs of ${RUN_MS} ms CPU time (node ${process.version}, load average ${load0.map((l) => l.toFixed(1)).join(' ')} at start, ${loadavg()
     .map((l) => l.toFixed(1))
-    .join(' ')})`,
+    .join(' ')} at end)`,
 );
 console.log(
   'reference = naive bitcoinjs-lib pipeline: Block.fromBuffer + tx.getId() + address.fromOutputScript',
@@ -142,5 +194,20 @@ console.table(
 );
 const file = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bench/results/bitcoin-decode.json');
 mkdirSync(dirname(file), { recursive: true });
-writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+writeFileSync(
+  file,
+  JSON.stringify(
+    {
+      benchmark: 'bitcoin-decode',
+      at: new Date().toISOString(),
+      node: process.version,
+      runs: RUNS,
+      runMs: RUN_MS,
+      loadAverage: { start: load0, end: loadavg() },
+      results,
+    },
+    null,
+    2,
+  ) + '\n',
+);
 console.log(`wrote ${file}`);

@@ -61,12 +61,15 @@ export function blockRecords(
     },
   ];
   for (const tx of block.transactions) {
-    records.push(...transactionRecords(chain, height, block.hash, timestamp, timestampMs, tx, op, prevouts));
+    transactionRecords(records, chain, height, block.hash, timestamp, timestampMs, tx, op, prevouts);
   }
   return records;
 }
 
+// Hot for every block (one transaction record per tx, one transfer per output): plain loops, no
+// intermediate arrays, objects built in one shape.
 function transactionRecords(
+  records: SourceRecord[],
   chain: string,
   height: number,
   blockHash: string,
@@ -75,23 +78,76 @@ function transactionRecords(
   tx: DecodedTransaction,
   op: Op,
   prevouts: Prevouts | null,
-): SourceRecord[] {
-  const spent: (ResolvedOutput | null)[] = tx.inputs.map((i) =>
-    prevouts && i.prevTxid !== null ? (prevouts.get(`${i.prevTxid}:${i.prevVout}`) ?? null) : null,
-  );
-  const allResolved = !tx.coinbase && spent.every((s) => s !== null);
-  const inputValue = allResolved ? spent.reduce((sum, s) => sum + s!.value, 0n) : null;
-  const outputValue = tx.outputs.reduce((sum, o) => sum + o.value, 0n);
-  const inputAddresses = allResolved ? distinct(spent.map((s) => s!.address)) : null;
-  // `from`/`to` only when unambiguous: every input (output) pays from (to) the same address.
-  const from =
-    inputAddresses && inputAddresses.length === 1 && spent.every((s) => s!.address !== null)
-      ? inputAddresses[0]!
-      : null;
-  const paying = tx.outputs.filter((o) => o.type !== 'nulldata');
-  const outputAddresses = distinct(paying.map((o) => o.address));
-  const to =
-    outputAddresses.length === 1 && paying.every((o) => o.address !== null) ? outputAddresses[0]! : null;
+): void {
+  const ins = tx.inputs;
+  const outs = tx.outputs;
+  let spent: (ResolvedOutput | null)[] | null = null;
+  let allResolved = false;
+  if (prevouts && !tx.coinbase) {
+    spent = new Array<ResolvedOutput | null>(ins.length);
+    allResolved = true;
+    for (let n = 0; n < ins.length; n++) {
+      const i = ins[n]!;
+      const s = i.prevTxid !== null ? (prevouts.get(`${i.prevTxid}:${i.prevVout}`) ?? null) : null;
+      spent[n] = s;
+      if (s === null) allResolved = false;
+    }
+  }
+  let inputValue: bigint | null = null;
+  let inputAddresses: string[] | null = null;
+  let from: string | null = null;
+  if (allResolved && spent) {
+    inputValue = 0n;
+    let everyAddress = true;
+    const seen = new Set<string>();
+    for (const s of spent) {
+      inputValue += s!.value;
+      if (s!.address === null) everyAddress = false;
+      else seen.add(s!.address);
+    }
+    inputAddresses = [...seen];
+    // `from` only when unambiguous: every input pays from the same address.
+    if (everyAddress && inputAddresses.length === 1) from = inputAddresses[0]!;
+  }
+  let outputValue = 0n;
+  // `to` likewise: every paying output (OP_RETURN aside) to the same address.
+  let to: string | null = null;
+  let toAmbiguous = false;
+  for (const o of outs) {
+    outputValue += o.value;
+    if (o.type === 'nulldata' || toAmbiguous) continue;
+    if (o.address === null || (to !== null && o.address !== to)) {
+      toAmbiguous = true;
+      to = null;
+    } else to = o.address;
+  }
+
+  const inputs: JsonValue[] = new Array(ins.length);
+  for (let n = 0; n < ins.length; n++) {
+    const i = ins[n]!;
+    const s = spent?.[n] ?? null;
+    inputs[n] =
+      i.coinbase !== undefined
+        ? {
+            prevTxid: i.prevTxid,
+            prevVout: i.prevVout,
+            sequence: i.sequence,
+            witness: i.witness,
+            coinbase: i.coinbase,
+            value: s ? s.value.toString() : null,
+            address: s ? s.address : null,
+            scriptType: s ? s.type : null,
+          }
+        : {
+            prevTxid: i.prevTxid,
+            prevVout: i.prevVout,
+            sequence: i.sequence,
+            witness: i.witness,
+            value: s ? s.value.toString() : null,
+            address: s ? s.address : null,
+            scriptType: s ? s.type : null,
+          };
+  }
 
   const value: ChainTransaction = {
     op,
@@ -116,34 +172,32 @@ function transactionRecords(
     vsize: tx.vsize,
     weight: tx.weight,
     coinbase: tx.coinbase,
-    inputCount: tx.inputs.length,
-    outputCount: tx.outputs.length,
+    inputCount: ins.length,
+    outputCount: outs.length,
     extra: {
       version: tx.version,
       locktime: tx.locktime,
       inputValue: inputValue?.toString() ?? null,
-      inputs: tx.inputs.map((i, n) => ({
-        prevTxid: i.prevTxid,
-        prevVout: i.prevVout,
-        sequence: i.sequence,
-        witness: i.witness,
-        ...(i.coinbase !== undefined ? { coinbase: i.coinbase } : {}),
-        value: spent[n]?.value.toString() ?? null,
-        address: spent[n]?.address ?? null,
-        scriptType: spent[n]?.type ?? null,
-      })),
+      inputs,
     },
   };
-  const records: SourceRecord[] = [
-    {
-      topic: TOPICS.chainTransactions.name,
-      key: chain,
-      value: value as JsonValue,
-      headers: TX_HEADERS,
-      timestamp: timestampMs,
-    },
-  ];
-  for (const o of tx.outputs) {
+  records.push({
+    topic: TOPICS.chainTransactions.name,
+    key: chain,
+    value: value as JsonValue,
+    headers: TX_HEADERS,
+    timestamp: timestampMs,
+  });
+  for (const o of outs) {
+    const extra: Record<string, JsonValue> = {
+      scriptType: o.type,
+      coinbase: tx.coinbase,
+      // The spending side: who funded this output (resolved inputs only).
+      inputAddresses,
+    };
+    if (o.address === null && o.type !== 'nulldata') extra['script'] = hex(o.script);
+    if (o.data !== undefined) extra['data'] = o.data;
+    if (o.pubkey !== undefined) extra['pubkey'] = o.pubkey;
     const transfer: ChainTransfer = {
       op,
       chain,
@@ -158,15 +212,7 @@ function transactionRecords(
       to: o.address,
       amount: o.value.toString(),
       timestamp,
-      extra: {
-        scriptType: o.type,
-        coinbase: tx.coinbase,
-        // The spending side: who funded this output (resolved inputs only).
-        inputAddresses: inputAddresses,
-        ...(o.address === null && o.type !== 'nulldata' ? { script: hex(o.script) } : {}),
-        ...(o.data !== undefined ? { data: o.data } : {}),
-        ...(o.pubkey !== undefined ? { pubkey: o.pubkey } : {}),
-      },
+      extra,
     };
     records.push({
       topic: TOPICS.chainTransfers.name,
@@ -176,9 +222,4 @@ function transactionRecords(
       timestamp: timestampMs,
     });
   }
-  return records;
-}
-
-function distinct(addresses: (string | null)[]): string[] {
-  return [...new Set(addresses.filter((a): a is string => a !== null))];
 }

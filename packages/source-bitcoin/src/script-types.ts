@@ -1,8 +1,10 @@
 // Output script classification by byte template. bitcoinjs-lib's `address.fromOutputScript` tries every
 // payment type in turn and throws on each miss (about 23k outputs/s); matching the standard templates
-// directly and only then encoding the address is what makes decoding keep up with a node.
-import { address as bjsAddress } from 'bitcoinjs-lib';
-import { toBase58Check } from './base58check.ts';
+// directly and only then encoding the address (./base58check.ts, ./bech32.ts, both tested against
+// bitcoinjs-lib) is what makes decoding keep up with a node. Works on offsets into the raw block: no
+// script is copied.
+import { base58CheckAt } from './base58check.ts';
+import { segwitAddress } from './bech32.ts';
 import type { AddressParams } from './networks.ts';
 
 export type ScriptType =
@@ -42,86 +44,108 @@ const OP_CHECKSIG = 0xac;
 const OP_CHECKMULTISIG = 0xae;
 
 export function classifyOutputScript(s: Uint8Array, net: AddressParams): ClassifiedScript {
-  const n = s.length;
+  return classifyScriptAt(asBuffer(s), 0, s.length, net);
+}
+
+/** Classifies the script at b[start, end) (the block decoder passes offsets into the raw block). */
+export function classifyScriptAt(
+  b: Buffer,
+  start: number,
+  end: number,
+  net: AddressParams,
+): ClassifiedScript {
+  const n = end - start;
+  const s0 = n > 0 ? b[start]! : -1;
   if (
     n === 25 &&
-    s[0] === OP_DUP &&
-    s[1] === OP_HASH160 &&
-    s[2] === 20 &&
-    s[23] === OP_EQUALVERIFY &&
-    s[24] === OP_CHECKSIG
+    s0 === OP_DUP &&
+    b[start + 1] === OP_HASH160 &&
+    b[start + 2] === 20 &&
+    b[start + 23] === OP_EQUALVERIFY &&
+    b[start + 24] === OP_CHECKSIG
   ) {
-    return { type: 'p2pkh', address: toBase58Check(s.subarray(3, 23), net.pubKeyHash) };
+    return { type: 'p2pkh', address: base58CheckAt(b, start + 3, start + 23, net.pubKeyHash) };
   }
-  if (n === 23 && s[0] === OP_HASH160 && s[1] === 20 && s[22] === OP_EQUAL) {
-    return { type: 'p2sh', address: toBase58Check(s.subarray(2, 22), net.scriptHash) };
+  if (n === 23 && s0 === OP_HASH160 && b[start + 1] === 20 && b[start + 22] === OP_EQUAL) {
+    return { type: 'p2sh', address: base58CheckAt(b, start + 2, start + 22, net.scriptHash) };
   }
-  if (n === 22 && s[0] === OP_0 && s[1] === 20) {
-    return { type: 'p2wpkh', address: bjsAddress.toBech32(s.subarray(2), 0, net.bech32) };
+  if (s0 === OP_0 && n === 22 && b[start + 1] === 20) {
+    return { type: 'p2wpkh', address: segwitAddress(net.bech32, 0, b, start + 2, end) };
   }
-  if (n === 34 && s[0] === OP_0 && s[1] === 32) {
-    return { type: 'p2wsh', address: bjsAddress.toBech32(s.subarray(2), 0, net.bech32) };
+  if (s0 === OP_0 && n === 34 && b[start + 1] === 32) {
+    return { type: 'p2wsh', address: segwitAddress(net.bech32, 0, b, start + 2, end) };
   }
-  if (n === 34 && s[0] === OP_1 && s[1] === 32) {
+  if (s0 === OP_1 && n === 34 && b[start + 1] === 32) {
     // Encoded whether or not the key is on the curve, as Bitcoin Core does: the output is spendable
     // (or burnt) by consensus either way, and an x-only check per output would cost a field sqrt.
-    return { type: 'p2tr', address: bjsAddress.toBech32(s.subarray(2), 1, net.bech32) };
+    return { type: 'p2tr', address: segwitAddress(net.bech32, 1, b, start + 2, end) };
   }
   // BIP 141/350: any other witness program (version 1..16, 2..40 bytes) is a valid future address.
-  if (n >= 4 && n <= 42 && s[0]! >= OP_1 && s[0]! <= OP_16 && s[1] === n - 2) {
+  if (n >= 4 && n <= 42 && s0 >= OP_1 && s0 <= OP_16 && b[start + 1] === n - 2) {
     return {
       type: 'witness_unknown',
-      address: bjsAddress.toBech32(s.subarray(2), s[0]! - OP_1 + 1, net.bech32),
+      address: segwitAddress(net.bech32, s0 - OP_1 + 1, b, start + 2, end),
     };
   }
-  if (n > 0 && s[0] === OP_RETURN) {
-    return { type: 'nulldata', address: null, data: nullData(s) };
+  if (s0 === OP_RETURN) {
+    return { type: 'nulldata', address: null, data: nullData(b, start, end) };
   }
   if (
-    (n === 35 && s[0] === 33 && (s[1] === 2 || s[1] === 3) && s[34] === OP_CHECKSIG) ||
-    (n === 67 && s[0] === 65 && (s[1] === 4 || s[1] === 6 || s[1] === 7) && s[66] === OP_CHECKSIG)
+    (n === 35 && s0 === 33 && (b[start + 1] === 2 || b[start + 1] === 3) && b[end - 1] === OP_CHECKSIG) ||
+    (n === 67 &&
+      s0 === 65 &&
+      (b[start + 1] === 4 || b[start + 1] === 6 || b[start + 1] === 7) &&
+      b[end - 1] === OP_CHECKSIG)
   ) {
-    return { type: 'p2pk', address: null, pubkey: hex(s.subarray(1, n - 1)) };
+    return { type: 'p2pk', address: null, pubkey: b.toString('hex', start + 1, end - 1) };
   }
-  if (isBareMultisig(s)) return { type: 'multisig', address: null };
+  if (isBareMultisig(b, start, end)) return { type: 'multisig', address: null };
   return { type: 'nonstandard', address: null };
 }
 
 /** The bytes pushed after OP_RETURN, concatenated; the raw tail when it is not push-only. */
-function nullData(s: Uint8Array): string {
-  const parts: Uint8Array[] = [];
-  let i = 1;
-  while (i < s.length) {
-    const op = s[i]!;
+function nullData(b: Buffer, start: number, end: number): string {
+  let out = '';
+  let i = start + 1;
+  while (i < end) {
+    const op = b[i]!;
     let len: number;
     let at: number;
     if (op <= 75) [len, at] = [op, i + 1];
-    else if (op === OP_PUSHDATA1 && i + 1 < s.length) [len, at] = [s[i + 1]!, i + 2];
-    else if (op === OP_PUSHDATA2 && i + 2 < s.length) [len, at] = [s[i + 1]! | (s[i + 2]! << 8), i + 3];
-    else if (op === OP_PUSHDATA4 && i + 4 < s.length)
-      [len, at] = [(s[i + 1]! | (s[i + 2]! << 8) | (s[i + 3]! << 16)) + s[i + 4]! * 2 ** 24, i + 5];
-    else return hex(s.subarray(1));
-    if (at + len > s.length) return hex(s.subarray(1));
-    parts.push(s.subarray(at, at + len));
+    else if (op === OP_PUSHDATA1 && i + 1 < end) [len, at] = [b[i + 1]!, i + 2];
+    else if (op === OP_PUSHDATA2 && i + 2 < end) [len, at] = [b[i + 1]! | (b[i + 2]! << 8), i + 3];
+    else if (op === OP_PUSHDATA4 && i + 4 < end)
+      [len, at] = [(b[i + 1]! | (b[i + 2]! << 8) | (b[i + 3]! << 16)) + b[i + 4]! * 2 ** 24, i + 5];
+    else return b.toString('hex', start + 1, end);
+    if (at + len > end) return b.toString('hex', start + 1, end);
+    out += b.toString('hex', at, at + len);
     i = at + len;
   }
-  return parts.map(hex).join('');
+  return out;
 }
 
 /** OP_m <33- or 65-byte keys>... OP_n OP_CHECKMULTISIG with 1 <= m <= n <= 16. */
-function isBareMultisig(s: Uint8Array): boolean {
-  const n = s.length;
-  if (n < 37 || s[n - 1] !== OP_CHECKMULTISIG) return false;
-  const m = s[0]! - OP_1 + 1;
-  const keys = s[n - 2]! - OP_1 + 1;
+function isBareMultisig(b: Buffer, start: number, end: number): boolean {
+  const n = end - start;
+  if (n < 37 || b[end - 1] !== OP_CHECKMULTISIG) return false;
+  const m = b[start]! - OP_1 + 1;
+  const keys = b[end - 2]! - OP_1 + 1;
   if (m < 1 || m > 16 || keys < 1 || keys > 16 || m > keys) return false;
-  let i = 1;
+  let i = start + 1;
   for (let k = 0; k < keys; k++) {
-    const len = s[i];
-    if (len !== 33 && len !== 65) return false;
+    // Bitcoin Core's CPubKey::ValidSize: the key's first byte must agree with its length.
+    const len = b[i]!;
+    const h = b[i + 1];
+    if (len === 33 ? h !== 2 && h !== 3 : len !== 65 || (h !== 4 && h !== 6 && h !== 7)) return false;
     i += 1 + len;
+    if (i > end - 2) return false;
   }
-  return i === n - 2;
+  return i === end - 2;
+}
+
+/** A Buffer view of the same bytes (no copy). */
+export function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 export function hex(b: Uint8Array): string {

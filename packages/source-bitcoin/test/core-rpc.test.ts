@@ -10,8 +10,9 @@ import {
   type DeadLetter,
 } from '@tributary/schemas';
 import type { SourceBatch } from '@tributary/sdk';
-import type { BitcoinConfigInput, BitcoinOffset } from '../src/index.ts';
+import { configSchema, createBackend, type BitcoinConfigInput, type BitcoinOffset } from '../src/index.ts';
 import { collect, valuesOf } from './helpers/run-source.ts';
+import { startCoreRest } from './helpers/core-rest-server.ts';
 import { startEsplora, type EsploraServer } from './helpers/esplora-server.ts';
 import {
   alice,
@@ -41,7 +42,7 @@ afterAll(async () => {
   await s?.node.close();
 });
 
-function core(extra: Partial<BitcoinConfigInput> = {}): BitcoinConfigInput {
+function coreConfig(extra: Partial<BitcoinConfigInput> = {}): BitcoinConfigInput {
   return {
     network: 'regtest',
     backend: { kind: 'core-rpc', url: s.node.rpcUrl, username: s.node.rpcUser, password: s.node.rpcPass },
@@ -76,7 +77,7 @@ function validateAll(batches: SourceBatch<BitcoinOffset>[]): void {
 describe('core-rpc backend on btcd', () => {
   let batches: SourceBatch<BitcoinOffset>[];
   beforeAll(async () => {
-    const got = await collect(core());
+    const got = await collect(coreConfig());
     expect(got.error).toBeNull();
     batches = got.batches;
   });
@@ -221,7 +222,7 @@ describe('core-rpc backend on btcd', () => {
   });
 
   it('leaves input values, addresses and fees null without resolveInputs', async () => {
-    const got = await collect(core({ resolveInputs: false, startHeight: s.first, endHeight: s.first }));
+    const got = await collect(coreConfig({ resolveInputs: false, startHeight: s.first, endHeight: s.first }));
     expect(got.error).toBeNull();
     validateAll(got.batches);
     const tx = valuesOf<ChainTransaction>(got.batches, TOPICS.chainTransactions.name)[1]!;
@@ -246,7 +247,9 @@ describe('core-rpc backend on btcd', () => {
   });
 
   it('resumes after the committed offset', async () => {
-    const got = await collect(core({ startHeight: 0 }), { offsets: new Map([[CHAIN, batches[1]!.offset]]) });
+    const got = await collect(coreConfig({ startHeight: 0 }), {
+      offsets: new Map([[CHAIN, batches[1]!.offset]]),
+    });
     expect(got.error).toBeNull();
     expect(got.batches.map((b) => b.offset)).toEqual([batches[2]!.offset]);
     expect(got.batches[0]!.records).toEqual(batches[2]!.records);
@@ -255,7 +258,7 @@ describe('core-rpc backend on btcd', () => {
   it('holds back blocks until they have the configured confirmations', async () => {
     const tip = await s.node.rpc<number>('getblockcount');
     const got = await collect(
-      core({ startHeight: tip - 3, endHeight: undefined, finality: { confirmations: 3 } }),
+      coreConfig({ startHeight: tip - 3, endHeight: undefined, finality: { confirmations: 3 } }),
       { until: () => false, timeoutMs: 1_500 },
     );
     // tip-3 has 4 confirmations, tip-2 has 3; tip-1 (2) and the tip (1) wait.
@@ -264,7 +267,7 @@ describe('core-rpc backend on btcd', () => {
 
   it('fails fast on bad credentials', async () => {
     const got = await collect(
-      core({
+      coreConfig({
         backend: { kind: 'core-rpc', url: s.node.rpcUrl, username: s.node.rpcUser, password: 'wrong' },
       }),
     );
@@ -274,7 +277,7 @@ describe('core-rpc backend on btcd', () => {
   });
 
   it('esplora backend yields the same records', async () => {
-    const got = await collect({ ...core(), backend: { kind: 'esplora', url: esplora.url } });
+    const got = await collect({ ...coreConfig(), backend: { kind: 'esplora', url: esplora.url } });
     expect(got.error).toBeNull();
     expect(got.batches).toEqual(batches);
     expect(esplora.requests.some((r) => r.startsWith('/tx/'))).toBe(true);
@@ -282,22 +285,85 @@ describe('core-rpc backend on btcd', () => {
   });
 
   it('core-rpc with rest: true fetches raw blocks from /rest/block/<hash>.bin', async () => {
-    const before = esplora.requests.length;
-    const got = await collect(
-      core({
-        backend: {
-          kind: 'core-rpc',
-          url: esplora.url,
-          username: s.node.rpcUser,
-          password: s.node.rpcPass,
-          rest: true,
-        },
-      }),
-    );
-    expect(got.error).toBeNull();
-    expect(got.batches).toEqual(batches);
-    const rest = esplora.requests.slice(before).filter((r) => r.startsWith('/rest/block/'));
-    expect(rest).toEqual(batches.map((b) => `/rest/block/${b.offset.hash}.bin`));
+    // A Core-shaped HTTP front (JSON-RPC and REST on one port) over the same btcd node.
+    const core = await startCoreRest(s.node);
+    try {
+      const got = await collect(
+        coreConfig({
+          backend: {
+            kind: 'core-rpc',
+            url: core.url,
+            username: s.node.rpcUser,
+            password: s.node.rpcPass,
+            rest: true,
+          },
+        }),
+      );
+      expect(got.error).toBeNull();
+      expect(got.batches).toEqual(batches);
+      // Blocks came over REST only; heights, hashes and previous outputs over JSON-RPC.
+      expect(core.requests.filter((r) => r.startsWith('/rest/'))).toEqual(
+        batches.map((b) => `/rest/block/${b.offset.hash}.bin`),
+      );
+      expect(core.requests).not.toContain('POST getblock');
+      expect(core.requests).toContain('POST getblockhash');
+      expect(core.requests).toContain('POST getrawtransaction');
+    } finally {
+      await core.close();
+    }
+  });
+
+  it('REST: an unknown block is NotFound, REST switched off is fatal', async () => {
+    const core = await startCoreRest(s.node);
+    const off = await startCoreRest(s.node, { rest: false });
+    const signal = new AbortController().signal;
+    const backend = (url: string) =>
+      createBackend(
+        configSchema.parse(
+          coreConfig({
+            backend: {
+              kind: 'core-rpc',
+              url,
+              username: s.node.rpcUser,
+              password: s.node.rpcPass,
+              rest: true,
+            },
+          }),
+        ).backend,
+      );
+    try {
+      const hash = batches[1]!.offset.hash;
+      const raw = await backend(core.url).rawBlock(hash, signal);
+      expect(Buffer.from(raw).toString('hex')).toBe(await s.node.rpc<string>('getblock', [hash, 0]));
+      const unknown = 'ab'.repeat(32);
+      await expect(backend(core.url).rawBlock(unknown, signal)).rejects.toMatchObject({
+        name: 'NotFoundError',
+      });
+      expect(core.requests.slice(-2)).toEqual([`/rest/block/${unknown}.bin`, 'POST getblock']);
+      // bitcoind without -rest: 404 for a block the node has.
+      const err = await backend(off.url)
+        .rawBlock(hash, signal)
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'FatalError' });
+      expect(String(err)).toMatch(/-rest=1/);
+      // The source stops at once instead of retrying.
+      const got = await collect(
+        coreConfig({
+          backend: {
+            kind: 'core-rpc',
+            url: off.url,
+            username: s.node.rpcUser,
+            password: s.node.rpcPass,
+            rest: true,
+          },
+        }),
+      );
+      expect(got.batches).toHaveLength(0);
+      expect((got.error as Error).name).toBe('FatalError');
+    } finally {
+      await core.close();
+      await off.close();
+    }
   });
 
   it('dead-letters a block that does not decode and carries on', async () => {
@@ -305,7 +371,7 @@ describe('core-rpc backend on btcd', () => {
     esplora.corrupt.add(bad.hash);
     try {
       const before = esplora.requests.length;
-      const got = await collect({ ...core(), backend: { kind: 'esplora', url: esplora.url } });
+      const got = await collect({ ...coreConfig(), backend: { kind: 'esplora', url: esplora.url } });
       expect(got.error).toBeNull();
       // Fetched twice (a response damaged in transit gets a second chance) before it is dead-lettered.
       expect(esplora.requests.slice(before).filter((r) => r === `/block/${bad.hash}/raw`)).toHaveLength(2);
@@ -324,7 +390,7 @@ describe('core-rpc backend on btcd', () => {
       expect(got.batches[2]!.records).toEqual(batches[2]!.records);
 
       const failing = await collect({
-        ...core(),
+        ...coreConfig(),
         backend: { kind: 'esplora', url: esplora.url },
         onDecodeError: 'fail',
       });

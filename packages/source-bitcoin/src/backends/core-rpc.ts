@@ -72,16 +72,28 @@ export function coreRpcBackend(o: CoreRpcOptions): ChainBackend {
       }
     },
     async rawBlock(hash, signal) {
-      if (o.rest) {
+      const viaRpc = async () => {
+        try {
+          return Buffer.from(await call<string>('getblock', [hash, 0], signal), 'hex');
+        } catch (err) {
+          if (err instanceof RpcError && err.code === NOT_FOUND)
+            throw new NotFoundError(`block ${hash} not found`);
+          throw err;
+        }
+      };
+      if (!o.rest) return viaRpc();
+      try {
         const res = await get(`${base}/rest/block/${hash}.bin`, { timeoutMs: o.timeoutMs, signal });
         return new Uint8Array(await res.arrayBuffer());
-      }
-      try {
-        return Buffer.from(await call<string>('getblock', [hash, 0], signal), 'hex');
       } catch (err) {
-        if (err instanceof RpcError && err.code === NOT_FOUND)
-          throw new NotFoundError(`block ${hash} not found`);
-        throw err;
+        if (!(err instanceof NotFoundError)) throw err;
+        // Core answers 404 both for an unknown block and for any /rest/ path when started without
+        // -rest. Ask the RPC interface: if it has the block, REST is off, which retrying cannot fix.
+        await viaRpc();
+        throw new FatalError(
+          `${redact(base)}/rest/block/${hash}.bin: HTTP 404 for a block the node has; start bitcoind with -rest=1 or set backend.rest to false`,
+          { cause: err },
+        );
       }
     },
     async transactionOutputs(txid, signal): Promise<PrevOutput[]> {

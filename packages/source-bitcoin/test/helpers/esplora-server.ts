@@ -1,7 +1,5 @@
 // An Esplora-compatible HTTP server over a btcd node (the subset the source uses), so the Esplora backend
-// is tested against real blocks. `corrupt` serves a damaged copy of the named blocks. It also stands in
-// for Bitcoin Core's REST interface (/rest/block/<hash>.bin, which btcd lacks), passing JSON-RPC POSTs
-// through to the node.
+// is tested against real blocks. `corrupt` serves a damaged copy of the named blocks.
 import { createServer, type Server } from 'node:http';
 import { Transaction } from 'bitcoinjs-lib';
 import type { BtcdNode } from '@tributary/testkit';
@@ -26,27 +24,6 @@ export async function startEsplora(node: BtcdNode, opts: { delayMs?: number } = 
     };
     const handle = async () => {
       let m: RegExpMatchArray | null;
-      if (req.method === 'POST' && path === '/') {
-        const chunks: Buffer[] = [];
-        for await (const c of req) chunks.push(c as Buffer);
-        const upstream = await fetch(node.rpcUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: req.headers.authorization ?? '' },
-          body: Buffer.concat(chunks),
-        });
-        return reply(upstream.status, Buffer.from(await upstream.arrayBuffer()), 'application/json');
-      }
-      if ((m = path.match(/^\/rest\/block\/([0-9a-f]{64})\.bin$/))) {
-        try {
-          return reply(
-            200,
-            Buffer.from(await node.rpc<string>('getblock', [m[1], 0]), 'hex'),
-            'application/octet-stream',
-          );
-        } catch {
-          return reply(404, 'Block not found');
-        }
-      }
       if (path === '/blocks/tip/height') return reply(200, String(await node.rpc<number>('getblockcount')));
       if ((m = path.match(/^\/block-height\/(\d+)$/))) {
         try {
