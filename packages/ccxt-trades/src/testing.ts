@@ -2,7 +2,7 @@
 // yields (`@tributary/ccxt-trades/testing`; not part of the runtime API).
 import { pino } from 'pino';
 import type { SourceDefinition } from '@tributary/sdk';
-import type { ExchangeTrade } from '@tributary/schemas';
+import { exchangeTrade, type ExchangeTrade } from '@tributary/schemas';
 import type { TradeOffset, TradeSourceConfig } from './index.ts';
 
 export interface Collected {
@@ -63,4 +63,10 @@ export function ids(trades: ExchangeTrade[]): number[] {
 
 export function range(from: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => from + i);
+}
+
+/** Throws unless `t` fits the `exchange.trades` schema (normalization builds records without parsing each
+ * one again, so the tests do). */
+export function checkTradeSchema(t: ExchangeTrade): void {
+  exchangeTrade.parse(t);
 }

@@ -2,9 +2,20 @@
 
 /** Hex (0x...) and bech32 (bc1/tb1/bcrt1) addresses are case-insensitive: lowercase them; others stay exact. */
 export function normalizeAddress(a: string): string {
+  // Hot path (several calls per transfer): an already-lowercase 0x-hex address is returned as is.
+  if (isLowerHex(a)) return a;
   const t = a.trim();
   if (/^0x[0-9a-fA-F]+$/.test(t) || /^(bc1|tb1|bcrt1)/i.test(t)) return t.toLowerCase();
   return t;
+}
+
+function isLowerHex(a: string): boolean {
+  if (a.length < 3 || a.charCodeAt(0) !== 48 || a.charCodeAt(1) !== 120) return false;
+  for (let i = 2; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 function body(a: string): string {

@@ -7,7 +7,7 @@ import { alertId } from './alert-id.ts';
 import { normalizeAddress } from './address.ts';
 import { band, type Finding, type AnyStep, type Rule, type RuleContext, type RuleState } from './dsl.ts';
 import { describeEvent, makeEvent, type AlertEvent, type CorrelationEvent, type EventOf } from './events.ts';
-import { createIdentityGraph, DEFAULT_IDENTITY, type IdentityConfig } from './identity.ts';
+import { createIdentityGraph, DEFAULT_IDENTITY, type IdentityConfig, type IdentityGraph } from './identity.ts';
 import type { Alert } from './json-types.ts';
 import { createStore, type StateStore } from './store.ts';
 import { ms, type Duration } from './time.ts';
@@ -77,15 +77,78 @@ function byTime(a: Stored, b: Stored): number {
 }
 
 function insertSorted(list: Stored[], e: Stored, cap: number): void {
-  if (list.some((x) => x.id === e.id)) return;
-  list.push(e);
-  list.sort(byTime);
+  for (let i = 0; i < list.length; i++) if (list[i]!.id === e.id) return;
+  // Binary insertion (the list is sorted and ids are unique): same order as push + sort, without the sort.
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (byTime(list[mid]!, e) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, e);
   if (list.length > cap) list.splice(0, list.length - cap);
+}
+
+function maxTimeOf(lists: Stored[][]): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const l of lists) for (const x of l) if (x.time > m) m = x.time;
+  return m;
+}
+
+/** Every chain (one event per step, in time order, within `within` of the first) containing `e` at
+ * position `at`, earliest first, at most 8. Hoisted out of runSequence: no closure per event. */
+function searchChains(
+  steps: AnyStep[],
+  lists: Stored[][],
+  at: number,
+  e: Stored,
+  within: number,
+  chain: Stored[],
+  pos: number,
+  found: Stored[][],
+): void {
+  if (found.length >= 8) return;
+  if (pos === steps.length) {
+    found.push([...chain]);
+    return;
+  }
+  const candidates = pos === at ? [e] : lists[pos]!;
+  for (const c of candidates) {
+    const prev = chain[pos - 1];
+    if (prev && c.time < prev.time) continue;
+    if (chain.some((x) => x.id === c.id)) continue;
+    if (pos > 0 && c.time - chain[0]!.time > within) continue;
+    if (pos > at && c.time < e.time) continue;
+    const step = steps[pos]!;
+    if (pos > 0 && step.join && !step.join(c as never, chain)) continue;
+    chain.push(c);
+    searchChains(steps, lists, at, e, within, chain, pos + 1, found);
+    chain.pop();
+  }
 }
 
 export function createEngine(opts: EngineOptions): Engine {
   const store = opts.store ?? createStore();
   const identity = createIdentityGraph(opts.identity ?? DEFAULT_IDENTITY, store);
+  // Rules ask for the customer of the same one or two addresses many times per transfer; the graph cannot
+  // change while one event is evaluated, so answers are memoized per event (cleared in process()).
+  const addrMemo = new Map<string, string | undefined>();
+  const ruleIdentity: IdentityGraph = {
+    ...identity,
+    customerOfAddress(address) {
+      if (!address) return undefined;
+      if (addrMemo.has(address)) return addrMemo.get(address);
+      const c = identity.customerOfAddress(address);
+      addrMemo.set(address, c);
+      return c;
+    },
+  };
+  // Watchlist entries from the topic, mirrored from the store (`wl:` keys) so the per-transfer lookups do
+  // not probe the large state map; rebuilt by restored().
+  const wlTopic = new Map<string, WatchEntry>();
+  for (const [k, entry] of store.entries())
+    if (k.startsWith('wl:')) wlTopic.set(k.slice(3), entry.v as unknown as WatchEntry);
   const lateness = ms(opts.allowedLateness ?? '1h');
   const cpRetention = ms(opts.counterpartyRetention ?? '90d');
   const maxCp = opts.maxCounterparties ?? 200;
@@ -115,7 +178,7 @@ export function createEngine(opts: EngineOptions): Engine {
     lookup(address: string | null): WatchEntry | undefined {
       if (!address) return undefined;
       const a = normalizeAddress(address);
-      const fromTopic = store.get(`wl:${a}`) as WatchEntry | undefined;
+      const fromTopic = wlTopic.size ? wlTopic.get(a) : undefined;
       return fromTopic ?? fileList.entries.get(a);
     },
     get version() {
@@ -137,7 +200,7 @@ export function createEngine(opts: EngineOptions): Engine {
     },
   };
   const ctx: RuleContext = {
-    identity,
+    identity: ruleIdentity,
     watchlist,
     counterparties,
     get now() {
@@ -221,7 +284,14 @@ export function createEngine(opts: EngineOptions): Engine {
     }
   }
 
+  // One scoped state per rule, built once (not per event).
+  const scopes = new Map<Rule, RuleState>();
   function scoped(rule: Rule): RuleState {
+    let sc = scopes.get(rule);
+    if (!sc) scopes.set(rule, (sc = makeScope(rule)));
+    return sc;
+  }
+  function makeScope(rule: Rule): RuleState {
     const p = `r:${rule.id}:`;
     return {
       get: <T>(k: string) => store.get(p + k) as T | undefined,
@@ -235,42 +305,33 @@ export function createEngine(opts: EngineOptions): Engine {
     const { steps } = rule.pattern;
     const within = ms(rule.pattern.within);
     const hits: [number, string][] = [];
-    steps.forEach((s, i) => {
-      const k = stepKey(s, e);
+    for (let i = 0; i < steps.length; i++) {
+      const k = stepKey(steps[i]!, e);
       if (k) hits.push([i, k]);
-    });
+    }
     for (const [i, key] of hits) {
       const sk = `r:${rule.id}:${key}`;
       const st = (store.get(sk) as unknown as SeqState | undefined) ?? { s: steps.map(() => []) };
-      const floor = wm() - within;
-      for (const list of st.s)
-        for (let j = list.length - 1; j >= 0; j--) if (list[j]!.time < floor) list.splice(j, 1);
+      const w = wm();
+      const floor = w - within;
+      // A later-step event x needs a first-step event at or before x.time. Events still to come are at or
+      // after the watermark, so once the watermark passed x and no stored first-step event precedes it, x
+      // can never complete a chain: drop it (most keys only ever see later-step events).
+      const first = st.s[0]!.length ? st.s[0]![0]!.time : Number.POSITIVE_INFINITY;
+      for (let j = 0; j < st.s.length; j++) {
+        const list = st.s[j]!;
+        for (let k = list.length - 1; k >= 0; k--) {
+          const t = list[k]!.time;
+          if (t < floor || (j > 0 && t < w && t < first)) list.splice(k, 1);
+        }
+      }
       insertSorted(st.s[i]!, e, cap);
       // Every chain containing e at position i, earliest first; the first one whose alert is new fires.
-      const chain: Stored[] = [];
+      // No chain can complete while another step has no events yet (the common case): skip the search.
       const found: Stored[][] = [];
-      const search = (pos: number) => {
-        if (found.length >= 8) return;
-        if (pos === steps.length) {
-          found.push([...chain]);
-          return;
-        }
-        const candidates = pos === i ? [e] : st.s[pos]!;
-        for (const c of candidates) {
-          const prev = chain[pos - 1];
-          if (prev && c.time < prev.time) continue;
-          if (chain.some((x) => x.id === c.id)) continue;
-          if (pos > 0 && c.time - chain[0]!.time > within) continue;
-          if (pos > i && c.time < e.time) continue;
-          const step = steps[pos]!;
-          if (pos > 0 && step.join && !step.join(c as never, chain)) continue;
-          chain.push(c);
-          search(pos + 1);
-          chain.pop();
-        }
-      };
-      search(0);
-      store.set(sk, st as unknown as JsonValue, Math.max(...st.s.flat().map((x) => x.time)) + within);
+      if (st.s.every((l, j) => j === i || l.length > 0)) searchChains(steps, st.s, i, e, within, [], 0, found);
+      // Without a first-step event, the entry is only needed until the watermark passes its events.
+      store.set(sk, st as unknown as JsonValue, maxTimeOf(st.s) + (st.s[0]!.length ? within : 0));
       for (const events of found) {
         const before = out.length;
         emit(rule, { key, events }, depth, out);
@@ -290,7 +351,10 @@ export function createEngine(opts: EngineOptions): Engine {
     if (st.cd !== null && e.time <= st.cd) return;
     insertSorted(st.ev, e, Math.max(cap, 4096));
     const last = st.ev[st.ev.length - 1]!.time;
-    st.ev = st.ev.filter((x) => x.time >= last - within);
+    // The list is sorted: drop the expired prefix in place (no new array per event).
+    let drop = 0;
+    while (drop < st.ev.length && st.ev[drop]!.time < last - within) drop++;
+    if (drop > 0) st.ev.splice(0, drop);
     let value: number | bigint;
     const m = p.measure;
     if (m.type === 'count') value = st.ev.length;
@@ -470,8 +534,10 @@ export function createEngine(opts: EngineOptions): Engine {
   function applyWatchlistRecord(e: EventOf<'watchlist'>, out: Emitted[]): void {
     const r = e.record;
     const a = normalizeAddress(r.address);
-    if (r.op === 'remove') store.delete(`wl:${a}`);
-    else {
+    if (r.op === 'remove') {
+      store.delete(`wl:${a}`);
+      wlTopic.delete(a);
+    } else {
       const entry: WatchEntry = {
         address: a,
         listId: r.listId,
@@ -481,6 +547,7 @@ export function createEngine(opts: EngineOptions): Engine {
         symbol: r.symbol,
       };
       store.set(`wl:${a}`, entry as unknown as JsonValue);
+      wlTopic.set(a, entry);
     }
     store.set('meta:wlTopicVersion', r.listVersion);
     if (r.op === 'add') rescreen(new Set([a]), out);
@@ -490,9 +557,13 @@ export function createEngine(opts: EngineOptions): Engine {
     store,
     process(e) {
       stats.events++;
+      addrMemo.clear();
       const out: Emitted[] = [];
       const late = e.time < wm();
-      if (e.kind === 'crm') identity.apply(e.record);
+      if (e.kind === 'crm') {
+        identity.apply(e.record);
+        addrMemo.clear();
+      }
       if (e.kind === 'watchlist') {
         applyWatchlistRecord(e, out);
         return out;
@@ -529,6 +600,7 @@ export function createEngine(opts: EngineOptions): Engine {
     },
     setWatchlist(list) {
       const out: Emitted[] = [];
+      addrMemo.clear();
       fileList = list;
       if (store.get('meta:wlFileVersion') === list.version) return out;
       store.set('meta:wlFileVersion', list.version);
@@ -541,8 +613,11 @@ export function createEngine(opts: EngineOptions): Engine {
       maxTime = (store.get('meta:maxTime') as number | undefined) ?? Number.NEGATIVE_INFINITY;
       lastSweep = maxTime;
       pending.clear();
+      addrMemo.clear();
+      wlTopic.clear();
       const absence = rules.filter((r) => r.pattern.type === 'absence');
       for (const [k, entry] of store.entries()) {
+        if (k.startsWith('wl:')) wlTopic.set(k.slice(3), entry.v as unknown as WatchEntry);
         const rule = absence.find((r) => k.startsWith(`r:${r.id}:`));
         if (!rule || rule.pattern.type !== 'absence') continue;
         const st = entry.v as unknown as AbsState;

@@ -79,7 +79,37 @@ const topicsSchema = z.object({
   configs: z.record(z.string(), z.record(z.string(), z.string())).default({ '*': { 'retention.ms': '-1' } }),
 });
 
+const groupSchema = z
+  .object({
+    /** Workers with the same group id share the connectors' tasks; Kafka's group coordinator decides
+     * who runs what (a consumer group over the tasks topic). */
+    id: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+    /** Control topic: one partition per task slot (created and grown by the workers). Default `<id>.tasks`. */
+    tasksTopic: z.string().min(1).optional(),
+    /** Compacted topic with the shared operator state (pause/resume, restarts, reloads, task status).
+     * Default `<id>.state`. */
+    stateTopic: z.string().min(1).optional(),
+    /** A worker that stops heartbeating is dropped after this long and its tasks move (the move bound).
+     * The broker's group.min.session.timeout.ms (6 s by default) is the floor. */
+    sessionTimeoutMs: z.number().int().min(1000).default(10_000),
+    heartbeatIntervalMs: z.number().int().positive().default(1_000),
+    /** How long a rebalance waits for every live worker to rejoin. */
+    rebalanceTimeoutMs: z.number().int().min(1000).default(20_000),
+  })
+  .refine((g) => g.heartbeatIntervalMs * 2 <= g.sessionTimeoutMs, {
+    path: ['heartbeatIntervalMs'],
+    message: 'must be at most half of sessionTimeoutMs',
+  });
+
 const workerSchema = z.object({
+  /** This worker's id in logs, metrics and the operator API. Default: TRIBUTARY_WORKER_ID, else host-pid. */
+  id: z
+    .string()
+    .regex(/^[a-zA-Z0-9._:-]{1,100}$/)
+    .optional(),
+  /** Present: distributed mode (workers with the same group id share the tasks). Absent: this worker
+   * runs every task itself (standalone). */
+  group: groupSchema.optional(),
   /** HTTP server for /healthz, /metrics and /status; `false` turns it off. Port 0 picks a free port. */
   http: z
     .union([
@@ -183,11 +213,27 @@ export const DEFAULT_CONFIG_FILE = 'connectors.config.ts';
 /** Loads a config module (.ts/.js/.mjs, default export) or a .json file. */
 export async function loadConfigFile(
   file = process.env.TRIBUTARY_CONFIG ?? DEFAULT_CONFIG_FILE,
+  opts: { fresh?: boolean } = {},
 ): Promise<{ path: string; raw: unknown }> {
   const path = resolve(file);
   if (!existsSync(path)) throw new ConfigError(`config file not found: ${path}`);
-  if (extname(path) === '.json') return { path, raw: JSON.parse(await readFile(path, 'utf8')) as unknown };
-  const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  if (extname(path) === '.json') {
+    try {
+      return { path, raw: JSON.parse(await readFile(path, 'utf8')) as unknown };
+    } catch (err) {
+      throw new ConfigError(`${path}: ${(err as Error).message}`);
+    }
+  }
+  // A reload must evaluate the module again: a new query string is a new module to the ESM loader.
+  const url = pathToFileURL(path).href + (opts.fresh ? `?reload=${Date.now()}` : '');
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(url)) as { default?: unknown };
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    if (!opts.fresh) throw err;
+    throw new ConfigError(`${path}: ${(err as Error).message}`);
+  }
   if (mod.default === undefined)
     throw new ConfigError(`${path} has no default export (use \`export default defineConfig({...})\`)`);
   return { path, raw: mod.default };

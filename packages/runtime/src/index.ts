@@ -12,7 +12,24 @@ export {
   type ConnectorConfig,
 } from './config.ts';
 export { resolveConnectors, BUILTIN_SOURCES, type ResolvedConnector } from './registry.ts';
-export { startWorker, topicNamer, transactionalId, type Worker, type TaskStatus } from './worker.ts';
+export {
+  startWorker,
+  topicNamer,
+  transactionalId,
+  type Worker,
+  type WorkerDeps,
+  type TaskStatus,
+  type TaskStateName,
+} from './worker.ts';
+export {
+  OperatorError,
+  type Control,
+  type ConnectorView,
+  type TaskView,
+  type ReloadResult,
+  type WorkerView,
+} from './operator.ts';
+export { assignTasks, type Advertisement, type AssignmentResult } from './assignment.ts';
 export { runFromConfig, EXIT, type RunOptions, type RunResult } from './run.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';

@@ -1,8 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Per-worker Prometheus metrics (own registry: no global state). */
-export function createMetrics() {
+/** Per-worker Prometheus metrics (own registry: no global state). Every series carries the worker's id
+ * as label `worker`, so a group's workers can be scraped into one place. */
+export function createMetrics(opts: { worker?: string } = {}) {
   const registry = new Registry();
+  if (opts.worker) registry.setDefaultLabels({ worker: opts.worker });
   collectDefaultMetrics({ register: registry, prefix: 'tributary_process_' });
   const labels = ['connector', 'task'] as const;
   return {
@@ -66,6 +68,27 @@ export function createMetrics() {
       name: 'tributary_task_running',
       help: '1 when the task is running',
       labelNames: labels,
+      registers: [registry],
+    }),
+    taskStarts: new Counter({
+      name: 'tributary_task_starts_total',
+      help: 'Task starts on this worker (fenced in, offsets read, source running)',
+      labelNames: labels,
+      registers: [registry],
+    }),
+    assignedTasks: new Gauge({
+      name: 'tributary_worker_tasks',
+      help: 'Tasks this worker holds (running, paused or ended)',
+      registers: [registry],
+    }),
+    rebalances: new Counter({
+      name: 'tributary_group_rebalances_total',
+      help: 'Assignments received from the worker group',
+      registers: [registry],
+    }),
+    groupMember: new Gauge({
+      name: 'tributary_group_member',
+      help: '1 while this worker is a member of its group',
       registers: [registry],
     }),
   };

@@ -6,6 +6,8 @@ import { startHttp } from './http.ts';
 import { createMetrics } from './metrics.ts';
 import { startProgress } from './progress.ts';
 import { resolveConnectors } from './registry.ts';
+import { resolveWorkerId } from './engine.ts';
+import type { ReloadResult } from './operator.ts';
 import { startWorker, type TaskStatus } from './worker.ts';
 
 export interface RunOptions {
@@ -14,6 +16,8 @@ export interface RunOptions {
   logger: Logger;
   signal: AbortSignal;
   progress?: boolean;
+  /** Gives the caller the worker's reload function (the CLI calls it on SIGHUP). */
+  onReloadable?: (reload: () => Promise<ReloadResult>) => void;
 }
 
 export interface EmbeddedKafka {
@@ -43,7 +47,8 @@ export async function runFromConfig(opts: RunOptions): Promise<RunResult> {
   const { path, raw } = await loadConfigFile(opts.configFile);
   const cfg: TributaryConfig = parseConfig(raw);
   const connectors = await resolveConnectors(cfg, path, opts.only);
-  const log = opts.logger;
+  const workerId = resolveWorkerId(cfg);
+  const log = opts.logger.child({ worker: workerId });
   if (connectors.length === 0) log.warn('no connectors configured; nothing to run');
 
   let embedded: EmbeddedKafka | null = null;
@@ -51,17 +56,35 @@ export async function runFromConfig(opts: RunOptions): Promise<RunResult> {
     embedded = await startEmbeddedKafka(log);
     cfg.kafka.brokers = embedded.brokers;
   }
-  const metrics = createMetrics();
-  const worker = startWorker({ config: cfg, connectors, logger: log, metrics, signal: opts.signal });
+  const brokers = cfg.kafka.brokers;
+  const loadConfig = async () => {
+    const again = await loadConfigFile(path, { fresh: true });
+    const next = parseConfig(again.raw);
+    // The embedded broker keeps running: a reload must not see 'embedded' as a change of brokers.
+    if (next.kafka.brokers === 'embedded') next.kafka.brokers = brokers;
+    return { config: next, connectors: await resolveConnectors(next, path, opts.only) };
+  };
+  const metrics = createMetrics({ worker: workerId });
+  const worker = startWorker({
+    config: cfg,
+    connectors,
+    logger: log,
+    metrics,
+    signal: opts.signal,
+    workerId,
+    loadConfig,
+  });
+  opts.onReloadable?.(worker.reload);
   const http = cfg.worker.http
     ? await startHttp({
         ...cfg.worker.http,
         metrics,
         status: worker.status,
         unhealthyAfterMs: cfg.worker.unhealthyAfterMs,
+        control: worker.control,
       })
     : null;
-  if (http) log.info({ url: http.url }, 'health, metrics and status served');
+  if (http) log.info({ url: http.url }, 'operator API, health, metrics and status served');
   const stopProgress = opts.progress ? startProgress(worker.status) : null;
   try {
     await worker.done;

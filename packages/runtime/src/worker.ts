@@ -1,33 +1,34 @@
-// The worker: creates topics, runs every task of every connector, restarts failed tasks from their
-// committed offsets with jittered backoff, stops fenced tasks for good.
-import type { JsonValue, Logger } from '@tributary/sdk';
-import { errorMessage, isFatal, sleep } from '@tributary/sdk';
+// The worker. Standalone (no `worker.group`): it creates the topics and runs every task of every connector
+// itself, restarting failed tasks from their committed offsets with jittered backoff and stopping fenced
+// ones for good; it ends when every task has ended. With `worker.group` it is one member of a group that
+// shares the tasks (cluster.ts).
+import type { Logger } from '@tributary/sdk';
 import type { TributaryConfig } from './config.ts';
+import { ConfigError } from './config.ts';
+import { startClusterWorker } from './cluster.ts';
+import { buildConnectorSet } from './connector-set.ts';
+import { allTasks, createEngine, followRequests, resolveWorkerId } from './engine.ts';
 import { createKafkaClient, type KafkaClient } from './kafka/client.ts';
-import { isConnectionError } from './kafka/errors.ts';
+import { kafkaSettings, prepareTopics } from './kafka-setup.ts';
 import type { Metrics } from './metrics.ts';
+import { createControl, type Control, type ReloadResult } from './operator.ts';
 import type { ResolvedConnector } from './registry.ts';
-import { runTask } from './task-runner.ts';
+import { logReload, prepareReload, type LoadConfig } from './reload.ts';
+import { memoryStateStore } from './state-store.ts';
+import type { TaskStatus } from './tasks.ts';
 
-export type TaskStateName = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'finished';
-
-export interface TaskStatus {
-  connector: string;
-  taskId: number;
-  type: string;
-  state: TaskStateName;
-  records: number;
-  transactions: number;
-  offsets: Record<string, JsonValue>;
-  lastError: string | null;
-  failingSince: string | null;
-  restarts: number;
-}
+export { kafkaSettings } from './kafka-setup.ts';
+export { topicNamer, transactionalId, type TaskStatus, type TaskStateName } from './tasks.ts';
 
 export interface Worker {
+  /** This worker's tasks. */
   status(): TaskStatus[];
-  /** Resolves when every task has ended (finished, failed or stopped). */
+  /** Resolves when the worker has stopped (standalone: also when every task has ended). */
   done: Promise<void>;
+  /** The operator API (HTTP and CLI use it). */
+  control: Control;
+  /** Reloads the config file (SIGHUP). */
+  reload(): Promise<ReloadResult>;
 }
 
 export interface WorkerDeps {
@@ -36,188 +37,85 @@ export interface WorkerDeps {
   logger: Logger;
   metrics: Metrics;
   signal: AbortSignal;
+  /** Id in logs, metrics and the operator API; default config `worker.id`, TRIBUTARY_WORKER_ID, host-pid. */
+  workerId?: string;
+  /** Reads the config file again for reloads; without it a reload answers 400. */
+  loadConfig?: LoadConfig;
   /** Injected for tests; by default one client for the worker. */
   kafka?: KafkaClient;
   /** Observer of every commit (benchmarks record latencies with it). */
   onCommit?: (connector: string, taskId: number, records: number, commitMs: number) => void;
 }
 
-export function topicNamer(cfg: TributaryConfig): (logical: string) => string {
-  return (logical) => cfg.topics.names[logical] ?? `${cfg.topics.prefix}${logical}`;
-}
-
-export function transactionalId(cfg: TributaryConfig, connector: string, taskId: number): string {
-  return `${cfg.kafka.transactionalIdPrefix}-${connector}-${taskId}`;
-}
-
-export function kafkaSettings(cfg: TributaryConfig) {
-  const brokers = cfg.kafka.brokers;
-  if (brokers === 'embedded') throw new Error('embedded Kafka must be started before the worker');
-  return {
-    brokers,
-    clientId: cfg.kafka.clientId,
-    ssl: cfg.kafka.ssl,
-    ...(cfg.kafka.sasl ? { sasl: { ...cfg.kafka.sasl, password: cfg.kafka.sasl.password.reveal() } } : {}),
-    transactionTimeoutMs: cfg.kafka.transactionTimeoutMs,
-    connectionTimeoutMs: cfg.kafka.connectionTimeoutMs,
-    requestTimeoutMs: cfg.kafka.requestTimeoutMs,
-  };
-}
-
-/** Creates the offsets topic and every topic the connectors write; retries while Kafka is unreachable. */
-async function prepareTopics(deps: WorkerDeps, kafka: KafkaClient): Promise<void> {
-  const { config: cfg, logger, signal } = deps;
-  const name = topicNamer(cfg);
-  const logical = new Set(deps.connectors.flatMap((c) => c.source.topics(c.config)));
-  logical.add('deadletter');
-  const specs = [
-    {
-      topic: cfg.topics.offsetsTopic,
-      numPartitions: cfg.topics.offsetsPartitions,
-      replicationFactor: cfg.topics.replicationFactor,
-      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-    },
-    ...[...logical].map((l) => ({
-      topic: name(l),
-      numPartitions: cfg.topics.partitions,
-      replicationFactor: cfg.topics.replicationFactor,
-      configEntries: Object.entries({ ...cfg.topics.configs['*'], ...cfg.topics.configs[l] }).map(
-        ([name, value]) => ({ name, value }),
-      ),
-    })),
-  ];
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await kafka.ensureTopics(specs);
-      return;
-    } catch (err) {
-      const delay = backoff(attempt);
-      logger.error(
-        { brokers: cfg.kafka.brokers, attempt, retryInMs: delay },
-        isConnectionError(err)
-          ? `Kafka unreachable: ${errorMessage(err)}`
-          : `cannot create topics: ${errorMessage(err)}`,
-      );
-      await sleep(delay, signal);
-    }
-  }
-}
-
-/** Exponential backoff with full jitter, capped at 30 s. */
-function backoff(attempt: number): number {
-  const cap = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 10));
-  return Math.round(cap / 2 + Math.random() * (cap / 2));
-}
-
 export function startWorker(deps: WorkerDeps): Worker {
-  const { config: cfg, logger, metrics, signal } = deps;
+  if (deps.config.worker.group) return startClusterWorker(deps);
+  const { config: cfg, metrics, signal } = deps;
+  const workerId = resolveWorkerId(cfg, deps.workerId);
+  const logger = deps.logger;
   const kafka = deps.kafka ?? createKafkaClient(kafkaSettings(cfg), logger.child({ component: 'kafka' }));
-  const name = topicNamer(cfg);
-  const tasks: TaskStatus[] = [];
+  const store = memoryStateStore();
+  const engine = createEngine({
+    config: cfg,
+    workerId,
+    kafka,
+    logger,
+    metrics,
+    signal,
+    store,
+    onFenced: 'fail',
+    ...(deps.onCommit ? { onCommit: deps.onCommit } : {}),
+  });
+  followRequests(store, engine);
 
-  const superviseTask = async (
-    c: ResolvedConnector,
-    taskId: number,
-    taskConfig: unknown,
-    status: TaskStatus,
-  ) => {
-    const labels = { connector: c.connector.name, task: String(taskId) };
-    const log = logger.child({ connector: c.connector.name, task: taskId });
-    let attempt = 0;
-    while (!signal.aborted) {
-      const started = Date.now();
-      try {
-        const result = await runTask({
-          connector: c.connector.name,
-          taskId,
-          transactionalId: transactionalId(cfg, c.connector.name, taskId),
-          source: c.source,
-          taskConfig,
-          batch: c.connector.batch,
-          offsetsTopic: cfg.topics.offsetsTopic,
-          transactionTimeoutMs: cfg.kafka.transactionTimeoutMs,
-          topicName: name,
-          kafka,
-          logger: log,
-          metrics,
-          signal,
-          onRunning: () => {
-            status.state = 'running';
-            status.failingSince = null;
-            metrics.taskState.set(labels, 1);
-          },
-          onCommit: (offsets, records, commitMs) => {
-            deps.onCommit?.(c.connector.name, taskId, records, commitMs);
-            status.records += records;
-            status.transactions += 1;
-            for (const [p, o] of offsets) status.offsets[p] = o;
-          },
-        });
-        status.state = result;
-        log.info(`task ${result}`);
-        break;
-      } catch (err) {
-        metrics.taskState.set(labels, 0);
-        status.lastError = errorMessage(err);
-        if (signal.aborted) break;
-        if (isFatal(err)) {
-          status.state = 'failed';
-          status.failingSince ??= new Date().toISOString();
-          metrics.errors.inc({ ...labels, kind: 'fatal' });
-          log.error({ err: status.lastError }, 'task failed and will not be restarted');
-          break;
-        }
-        // A task that ran a while before failing starts its backoff afresh.
-        attempt = Date.now() - started > 60_000 ? 1 : attempt + 1;
-        const delay = backoff(attempt);
-        status.state = 'restarting';
-        status.restarts += 1;
-        status.failingSince ??= new Date().toISOString();
-        metrics.errors.inc({ ...labels, kind: isConnectionError(err) ? 'connection' : 'retryable' });
-        metrics.restarts.inc(labels);
-        log.warn(
-          { err: status.lastError, attempt, retryInMs: delay },
-          'task failed; restarting from committed offsets',
-        );
-        await sleep(delay, signal).catch(() => {});
-      }
-    }
-    metrics.taskState.set(labels, 0);
-    if (status.state === 'running' || status.state === 'restarting' || status.state === 'starting')
-      status.state = 'stopped';
+  let reloading = Promise.resolve<unknown>(null);
+  const reload = (): Promise<ReloadResult> => {
+    const run = async () => {
+      if (!deps.loadConfig) throw new ConfigError('this worker was started without a config file to reload');
+      const { set, result } = await prepareReload(cfg, engine, deps.loadConfig);
+      await prepareTopics(
+        kafka,
+        cfg,
+        [...set.connectors.values()].map((c) => c.resolved),
+        logger,
+        signal,
+      );
+      engine.setConnectors(set);
+      engine.setAssigned(allTasks(set));
+      logReload(logger, result);
+      return result;
+    };
+    const p = reloading.then(run, run);
+    reloading = p.catch(() => {});
+    return p;
   };
+
+  const control = createControl({
+    mode: 'standalone',
+    workerId,
+    config: cfg,
+    engine,
+    store,
+    kafka,
+    logger,
+    reload,
+  });
 
   const done = (async () => {
     try {
-      await prepareTopics(deps, kafka);
+      await prepareTopics(kafka, cfg, deps.connectors, logger, signal);
     } catch (err) {
       if (signal.aborted) return;
       throw err;
     }
-    const runs: Promise<void>[] = [];
-    for (const c of deps.connectors) {
-      const specs = c.source.tasks
-        ? c.source.tasks(c.config, c.connector.tasksMax)
-        : [{ taskId: 0, config: c.config }];
-      for (const spec of specs) {
-        const status: TaskStatus = {
-          connector: c.connector.name,
-          taskId: spec.taskId,
-          type: c.connector.type,
-          state: 'starting',
-          records: 0,
-          transactions: 0,
-          offsets: {},
-          lastError: null,
-          failingSince: null,
-          restarts: 0,
-        };
-        tasks.push(status);
-        runs.push(superviseTask(c, spec.taskId, spec.config, status));
-      }
-    }
-    await Promise.all(runs);
+    const set = buildConnectorSet(deps.connectors);
+    engine.setConnectors(set);
+    engine.setAssigned(allTasks(set));
+    const aborted = new Promise<void>((r) =>
+      signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true }),
+    );
+    await Promise.race([engine.whenIdle(), aborted]);
+    await engine.stopAll();
   })().finally(() => (deps.kafka ? undefined : kafka.close()));
 
-  return { status: () => tasks.map((t) => ({ ...t, offsets: { ...t.offsets } })), done };
+  return { status: () => engine.status(), done, control, reload };
 }

@@ -2,10 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { freePort, spawnCli, waitForOutput, writeConfig } from '@tributary/testkit';
 
 describe('tributary CLI', () => {
-  it.each(['', 'run', 'validate', 'offsets', 'status'])('--help works for "%s"', async (cmd) => {
-    const p = spawnCli([...(cmd ? [cmd] : []), '--help']);
+  it.each(['', 'run', 'validate', 'offsets', 'status', 'connectors', 'workers', 'reload'])(
+    '--help works for "%s"',
+    async (cmd) => {
+      const p = spawnCli([...(cmd ? [cmd] : []), '--help']);
+      expect(await p.exited).toBe(0);
+      expect(p.output()).toMatch(/Usage: tributary/);
+    },
+  );
+
+  it('--help after a subcommand shows that command’s help', async () => {
+    const p = spawnCli(['connectors', 'pause', 'x', '--help']);
     expect(await p.exited).toBe(0);
-    expect(p.output()).toMatch(/Usage: tributary/);
+    expect(p.output()).toContain('Usage: tributary connectors <subcommand>');
+    expect(p.output()).toContain('reset-offsets NAME');
   });
 
   it('validate exits 2 naming the connector and field', async () => {

@@ -6,7 +6,9 @@ const brokers = inject('kafkaBrokers');
 
 describe('fencing', () => {
   it('a second worker running the same task fences the first, which stops (exit 3) and says so', async () => {
-    const s = syntheticConfig({ brokers, partitions: 1, total: 4000, ratePerSec: 1000 });
+    // 20 s of records: the older worker must still be running when the newer one (a cold tsx start, slow
+    // on a loaded machine) fences it.
+    const s = syntheticConfig({ brokers, partitions: 1, total: 5000, ratePerSec: 250 });
     const file = writeConfig(s.config);
     const older = spawnWorker(file);
     await waitForOutput(older, /task started from committed offsets/);
@@ -20,6 +22,6 @@ describe('fencing', () => {
 
     await waitForOutput(newer, /task finished/, 90_000);
     expect(await newer.exited).toBe(0);
-    expectExactSequence(await readTopic(brokers, `${s.prefix}synthetic.records`), s.connector, 1, 4000);
+    expectExactSequence(await readTopic(brokers, `${s.prefix}synthetic.records`), s.connector, 1, 5000);
   });
 });

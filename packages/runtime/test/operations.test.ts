@@ -20,7 +20,7 @@ describe('operating a worker', () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(
       new RegExp(
-        `tributary_records_total\\{connector="${s.connector}",task="0",topic="synthetic.records"\\} [1-9]`,
+        `tributary_records_total\\{connector="${s.connector}",task="0",topic="synthetic.records",worker="[^"]+"\\} [1-9]`,
       ),
     );
     expect(metrics).toContain('tributary_transaction_commit_seconds_bucket');

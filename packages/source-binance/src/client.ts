@@ -5,10 +5,12 @@
 //   request goes out unsigned (see README).
 // - 429/418 surface as RateLimitedError carrying Retry-After (ccxt drops the header).
 // - Stream frames are checked before ccxt sees them: unreadable ones become dead letters, not crashes.
-import ccxt, { type Trade } from 'ccxt';
+import ccxt, { type Market, type Trade } from 'ccxt';
 import {
   RateLimitedError,
   header,
+  payloadTrade,
+  takeNewTrades,
   useExactDecimals,
   parseRetryAfter,
   type ConnectOptions,
@@ -108,6 +110,10 @@ class BinanceStream extends ccxt.pro.binance {
     }
     super.handleMessage(client, message);
   }
+  /** Only the raw id (`t`) and the frame itself are read (see payloadTrade); the frame was checked above. */
+  override parseWsTrade(trade: Dict, market?: Market): Trade {
+    return payloadTrade(trade, trade['t'], market?.symbol);
+  }
 }
 
 function toRaw(trades: Trade[], receivedAt: number): RawTrade[] {
@@ -184,11 +190,7 @@ export const binanceAdapter: VenueAdapter = {
       },
       async watch(symbol) {
         market(symbol);
-        const trades = await stream.watchTrades(symbol);
-        const out = toRaw(trades, Date.now());
-        // Bounded memory: what was read is written; ccxt's cache would otherwise keep tradesLimit per symbol.
-        stream.trades[symbol]?.clear();
-        return out;
+        return toRaw(await takeNewTrades(stream, symbol), Date.now());
       },
       normalize: (symbol, t) => normalizeBinanceTrade(market(symbol), t),
       async close() {

@@ -2,10 +2,12 @@
 // `after` cursor (ids below it, newest first), the `matches` channel streams them live.
 // - 429 surfaces as RateLimitedError with Retry-After.
 // - Stream frames are checked before ccxt sees them: unreadable ones become dead letters.
-import ccxt, { type Trade } from 'ccxt';
+import ccxt, { type Market, type Trade } from 'ccxt';
 import {
   RateLimitedError,
   header,
+  payloadTrade,
+  takeNewTrades,
   parseRetryAfter,
   useExactDecimals,
   type ConnectOptions,
@@ -80,6 +82,14 @@ class CoinbaseStream extends ccxt.pro.coinbaseexchange {
     }
     super.handleMessage(client, message as Dict);
   }
+  /** Only `trade_id` and the frame itself are read (see payloadTrade); the frame was checked above. */
+  override parseWsTrade(trade: Dict, market?: Market): Trade {
+    return payloadTrade(
+      trade,
+      trade['trade_id'],
+      this.safeSymbol(this.safeString(trade, 'product_id'), market, '-'),
+    );
+  }
 }
 
 function toRaw(trades: Trade[], receivedAt: number): RawTrade[] {
@@ -148,10 +158,7 @@ export const coinbaseAdapter: VenueAdapter = {
       },
       async watch(symbol) {
         market(symbol);
-        const trades = await stream.watchTrades(symbol);
-        const out = toRaw(trades, Date.now());
-        stream.trades[symbol]?.clear();
-        return out;
+        return toRaw(await takeNewTrades(stream, symbol), Date.now());
       },
       normalize: (symbol, t) => normalizeCoinbaseTrade(market(symbol), t),
       async close() {

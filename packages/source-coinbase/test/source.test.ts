@@ -8,7 +8,7 @@ import {
   type VenueSimulator,
 } from '@tributary/testkit';
 import { source } from '../src/index.ts';
-import { collect, ids, range } from '@tributary/ccxt-trades/testing';
+import { checkTradeSchema, collect, ids, range } from '@tributary/ccxt-trades/testing';
 
 const markets = [
   { id: 'BTC-USD', base: 'BTC', quote: 'USD' },
@@ -64,6 +64,17 @@ describe('coinbase source against the simulator', () => {
     });
     // Live trades carry the venue sequence.
     expect(got.trades.get('BTC/USD')!.at(-1)!.sequence).toMatch(/^\d+$/);
+    // Backfilled and live records alike fit the topic's schema.
+    for (const s of symbols) for (const trade of got.trades.get(s)!) checkTradeSchema(trade);
+    // The newest trade came through the websocket: its values are the venue's own, exactly.
+    const live = got.trades.get('BTC/USD')!.at(-1)!;
+    const produced = sim.generator.from('BTC-USD', Number(live.tradeId), 1)[0]!;
+    expect(live).toMatchObject({
+      price: produced.price,
+      amount: produced.amount,
+      takerSide: produced.buyerIsMaker ? 'sell' : 'buy',
+      timestamp: new Date(produced.time).toISOString(),
+    });
     expect(got.offsets.get('BTC/USD')!.lastTradeId).toBe(ids(got.trades.get('BTC/USD')!).at(-1)!.toString());
   });
 
@@ -122,6 +133,27 @@ describe('coinbase source against the simulator', () => {
       },
     });
     expect(ids(got.trades.get('BTC/USD')!).slice(0, 1500)).toEqual(range(1, 1500));
+  });
+
+  it('trades that arrive while the follower is busy are taken at once, not after the next trade', async () => {
+    // ccxt resolves a watch on the next message only: a trade cached while nobody waited would sit there
+    // until another trade or the idle check (here 60 s, far beyond the timeout).
+    sim = await startCoinbaseSimulator({ markets, ratePerSec: 0, prefill: 1 });
+    const got = await collect(source, configFor(sim, { symbols: ['BTC/USD'], idleCheckMs: 60_000 }), 3, {
+      timeoutMs: 5_000,
+      onBatch: async (n) => {
+        if (n !== 1) return;
+        // Trade 1 came from the start backfill; now the stream subscribes. Trade 2 wakes the waiting
+        // watch; trade 3 arrives while batch 2 waits for this consumer, so no watch is pending for it.
+        while (sim!.stats.wsConnections === 0) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 300));
+        sim!.generator.burst('BTC-USD', 1);
+        await new Promise((r) => setTimeout(r, 200));
+        sim!.generator.burst('BTC-USD', 1);
+        await new Promise((r) => setTimeout(r, 200));
+      },
+    });
+    expect(ids(got.trades.get('BTC/USD')!)).toEqual([1, 2, 3]);
   });
 
   it('an unreadable trade frame is dead-lettered with a reason and the stream goes on', async () => {

@@ -22,6 +22,8 @@ export {
   crashLoop,
   writeConfig,
   workerCli,
+  workerUrl,
+  logLines,
   type WorkerProcess,
   type CrashLoopOptions,
 } from './worker-process.ts';
@@ -30,4 +32,6 @@ export type {} from './vitest-context.ts';
 export { startHardhat, type HardhatNode, type StartHardhatOptions } from './hardhat.ts';
 export { describeSourceConformance, type ConformanceSetup } from './conformance.ts';
 export * from './venues/index.ts';
+export * from './crm/hubspot/index.ts';
+export * from './crm/salesforce/index.ts';
 export { SHARED_FIXTURES, sharedFixturePath, readSharedFixture } from './fixtures.ts';

@@ -68,6 +68,27 @@ export async function waitForOutput(w: WorkerProcess, pattern: RegExp, timeoutMs
   }
 }
 
+/** The HTTP address a worker logs when its server is up (`worker.http.port: 0` picks a free port). */
+export async function workerUrl(w: WorkerProcess, timeoutMs = 60_000): Promise<string> {
+  const pattern = /"url":"(http:\/\/[^"]+)"/;
+  await waitForOutput(w, pattern, timeoutMs);
+  return pattern.exec(w.output())![1]!;
+}
+
+/** The process's JSON log lines (pino), parsed; other lines are skipped. */
+export function logLines(w: WorkerProcess): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of w.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a line cut mid-write
+    }
+  }
+  return out;
+}
+
 export interface CrashLoopOptions {
   configFile: string;
   /** How many SIGKILLs (at least 20 for a connector's crash test). */

@@ -44,6 +44,7 @@ export function accountDrain(overrides: Partial<AccountDrainParams> = {}): Rule 
   const dormancy = ms(p.dormancy);
   const min = BigInt(p.minAmount);
   const keep = dormancy + 30 * 86_400_000;
+  const pct = BigInt(p.drainPercent);
   return defineRule({
     id: 'account-drain',
     version: 1,
@@ -78,7 +79,7 @@ export function accountDrain(overrides: Partial<AccountDrainParams> = {}): Rule 
           if (
             before > 0n &&
             amount >= min &&
-            amount * 100n >= BigInt(p.drainPercent) * before &&
+            amount * 100n >= pct * before &&
             ((isNew && fundedRecently) || dormant)
           ) {
             findings.push({
@@ -97,11 +98,10 @@ export function accountDrain(overrides: Partial<AccountDrainParams> = {}): Rule 
             });
           }
           const left = before - amount;
-          state.set(
-            `acct:${from}`,
-            { ...src, last: e.time, bal: { ...src.bal, [asset]: (left > 0n ? left : 0n).toString() } },
-            e.time + keep,
-          );
+          // In place: the store serializes the entry at commit, after this event; copying cost GC time.
+          src.last = e.time;
+          src.bal[asset] = (left > 0n ? left : 0n).toString();
+          state.set(`acct:${from}`, src, e.time + keep);
         } else {
           state.set(`acct:${from}`, { first: e.time, last: e.time, bal: {}, deposit: null }, e.time + keep);
         }
@@ -112,15 +112,9 @@ export function accountDrain(overrides: Partial<AccountDrainParams> = {}): Rule 
           deposit: null,
         };
         // A dormant account's clock restarts only on its own outflow: an inflow does not make it active.
-        state.set(
-          `acct:${to}`,
-          {
-            ...dst,
-            bal: { ...dst.bal, [asset]: (BigInt(dst.bal[asset] ?? '0') + amount).toString() },
-            deposit: e,
-          },
-          e.time + keep,
-        );
+        dst.bal[asset] = (BigInt(dst.bal[asset] ?? '0') + amount).toString();
+        dst.deposit = e;
+        state.set(`acct:${to}`, dst, e.time + keep);
         return findings;
       },
     }),

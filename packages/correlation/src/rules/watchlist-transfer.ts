@@ -3,6 +3,7 @@
 import { defineRule, match, on, type Rule, type RuleContext } from '../dsl.ts';
 import type { TransferEvent } from '../events.ts';
 import type { Duration } from '../time.ts';
+import type { WatchEntry } from '../watchlist.ts';
 import { addr } from './helpers.ts';
 
 export interface WatchlistTransferParams {
@@ -18,15 +19,11 @@ export const WATCHLIST_TRANSFER_DEFAULTS: WatchlistTransferParams = {
   mode: 'active',
 };
 
-function hit(e: TransferEvent, ctx: RuleContext) {
-  for (const [side, a] of [
-    ['from', e.record.from],
-    ['to', e.record.to],
-  ] as const) {
-    const entry = ctx.watchlist.lookup(a);
-    if (entry) return { side, entry };
-  }
-  return null;
+function hit(e: TransferEvent, ctx: RuleContext): { side: 'from' | 'to'; entry: WatchEntry } | null {
+  const from = ctx.watchlist.lookup(e.record.from);
+  if (from) return { side: 'from', entry: from };
+  const to = ctx.watchlist.lookup(e.record.to);
+  return to ? { side: 'to', entry: to } : null;
 }
 
 export function watchlistTransfer(overrides: Partial<WatchlistTransferParams> = {}): Rule {
@@ -40,7 +37,8 @@ export function watchlistTransfer(overrides: Partial<WatchlistTransferParams> = 
     pattern: match(
       on('transfer', {
         name: 'transfer touching a listed address',
-        where: (e, ctx) => BigInt(e.record.amount) > 0n && hit(e, ctx) !== null,
+        // The lookup first: it is cheaper than parsing the amount and almost always misses.
+        where: (e, ctx) => hit(e, ctx) !== null && BigInt(e.record.amount) > 0n,
         key: (e, ctx) => `address:${hit(e, ctx)!.entry.address}`,
       }),
       { rescreen: p.rescreen },

@@ -13,6 +13,9 @@ import {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import { isFencingError } from './errors.ts';
+import { joinTaskGroup, type GroupOptions, type TaskGroup } from './group.ts';
+
+export type { GroupOptions, TaskGroup } from './group.ts';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -76,6 +79,25 @@ export interface KafkaClient {
     isEnd: (m: ReadMessage) => boolean,
     signal?: AbortSignal,
   ): Promise<void>;
+  /** Grows a topic to at least `count` partitions (Kafka cannot shrink them). */
+  ensurePartitions(topic: string, count: number): Promise<void>;
+  /** Reads a topic from the beginning and keeps following it (read_committed). `caughtUp` resolves once
+   * every record present at the call has been delivered. */
+  follow(topic: string, onMessage: (m: ReadMessage) => void): Promise<Follower>;
+  /** A plain idempotent producer (no transactions), for small control records. */
+  producer(): Promise<PlainProducer>;
+  /** Joins the workers' group (see group.ts). */
+  joinGroup(opts: GroupOptions): Promise<TaskGroup>;
+  close(): Promise<void>;
+}
+
+export interface Follower {
+  caughtUp: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface PlainProducer {
+  send(records: readonly OutRecord[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -193,6 +215,75 @@ export function createKafkaClient(settings: KafkaSettings, logger: Logger): Kafk
         await consumer.disconnect().catch(() => {});
       }
     },
+
+    async ensurePartitions(topic, count) {
+      const a = await getAdmin();
+      const have = (await a.fetchTopicOffsets(topic)).length;
+      if (have >= count) return;
+      try {
+        await a.createPartitions({ topicPartitions: [{ topic, count }] });
+      } catch (err) {
+        // Another worker grew it first (INVALID_PARTITIONS: "already has N partitions").
+        if ((await a.fetchTopicOffsets(topic)).length < count) throw err;
+      }
+    },
+
+    async follow(topic, onMessage) {
+      const a = await getAdmin();
+      const ends = new Map<number, number>();
+      for (const p of await a.fetchTopicOffsets(topic))
+        if (Number(p.high) > Number(p.low)) ends.set(p.partition, Number(p.high));
+      const consumer = kafka.consumer({
+        groupId: `tributary-follower-${randomUUID()}`,
+        readUncommitted: false,
+        allowAutoTopicCreation: false,
+        maxWaitTimeInMs: 100,
+        sessionTimeout: 30_000,
+        retry: { retries: 5, restartOnFailure: async () => true },
+      });
+      let resolveCaughtUp = () => {};
+      const caughtUp = new Promise<void>((r) => (resolveCaughtUp = r));
+      const reached = (partition: number, lastOffset: number) => {
+        const end = ends.get(partition);
+        if (end !== undefined && lastOffset >= end - 1) ends.delete(partition);
+        if (ends.size === 0) resolveCaughtUp();
+      };
+      if (ends.size === 0) resolveCaughtUp();
+      // Batches emptied by compaction or holding only transaction markers still report their position.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+        reached(payload.partition, Number(payload.lastOffset)),
+      );
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages)
+            onMessage({
+              partition: batch.partition,
+              offset: m.offset,
+              key: m.key ? m.key.toString('utf8') : null,
+              value: m.value,
+              headers: decodeHeaders(m.headers),
+              timestamp: m.timestamp,
+            });
+        },
+      });
+      return { caughtUp, stop: () => consumer.disconnect().catch(() => {}) };
+    },
+
+    async producer() {
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await p.connect();
+      return {
+        async send(records) {
+          for (const topicMessages of chunks(records)) await p.sendBatch({ topicMessages, acks: -1 });
+        },
+        close: () => p.disconnect().catch(() => {}),
+      };
+    },
+
+    joinGroup: (opts) => joinTaskGroup(kafka, opts),
 
     async close() {
       const a = admin;

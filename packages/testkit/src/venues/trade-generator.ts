@@ -30,6 +30,10 @@ export interface TradeGeneratorOptions {
   amountScale?: number;
   /** Upper bound per symbol per tick at ratePerSec 0. */
   maxPerTick?: number;
+  /** Asked per symbol at every tick: how many trades it may produce now at most. A venue paced by its
+   * consumer (benchmarks: ratePerSec 0 then means "as fast as the consumer keeps up", not a flood that
+   * overruns it). Unlimited when absent. */
+  allowance?: (symbol: string) => number;
 }
 
 /** 32-bit mix (splitmix-style): a pure function of its inputs, no state. */
@@ -53,7 +57,8 @@ function scaled(units: bigint, scale: number): string {
 
 export class TradeGenerator {
   readonly symbols: string[];
-  private readonly o: Required<Omit<TradeGeneratorOptions, 'total'>> & { total: number };
+  private readonly o: Required<Omit<TradeGeneratorOptions, 'total' | 'allowance'>> & { total: number };
+  private readonly allowance: ((symbol: string) => number) | undefined;
   private readonly history = new Map<string, GeneratedTrade[]>();
   /** Next id to generate per symbol. */
   private readonly nextId = new Map<string, number>();
@@ -76,6 +81,7 @@ export class TradeGenerator {
       amountScale: opts.amountScale ?? 8,
       maxPerTick: opts.maxPerTick ?? 2_000,
     };
+    this.allowance = opts.allowance;
     for (const s of this.symbols) {
       this.history.set(s, []);
       this.nextId.set(s, this.o.firstId);
@@ -144,16 +150,17 @@ export class TradeGenerator {
   start(tickMs = 10): void {
     if (this.timer) return;
     this.startedAt = Date.now();
-    const startIds = new Map(this.nextId);
+    // Trades the schedule made per symbol; bursts are extra and do not hold the schedule back.
+    const made = new Map(this.symbols.map((s) => [s, 0]));
     this.timer = setInterval(() => {
       const now = Date.now();
       for (const s of this.symbols) {
-        const made = this.nextId.get(s)! - startIds.get(s)!;
         const due =
           this.o.ratePerSec > 0
-            ? Math.floor(((now - this.startedAt) / 1000) * this.o.ratePerSec) - made
+            ? Math.floor(((now - this.startedAt) / 1000) * this.o.ratePerSec) - made.get(s)!
             : this.o.maxPerTick;
-        if (due > 0) this.produce(s, Math.min(due, this.o.maxPerTick), now);
+        const n = Math.min(due, this.o.maxPerTick, this.allowance?.(s) ?? Number.POSITIVE_INFINITY);
+        if (n > 0) made.set(s, made.get(s)! + this.produce(s, n, now).length);
       }
       if (this.done) this.stop();
     }, tickMs);

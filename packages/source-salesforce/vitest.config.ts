@@ -1,0 +1,3 @@
+import { kafkaTestConfig } from '@tributary/testkit/vitest-config';
+
+export default kafkaTestConfig();
