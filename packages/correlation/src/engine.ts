@@ -7,7 +7,12 @@ import { alertId } from './alert-id.ts';
 import { normalizeAddress } from './address.ts';
 import { band, type Finding, type AnyStep, type Rule, type RuleContext, type RuleState } from './dsl.ts';
 import { describeEvent, makeEvent, type AlertEvent, type CorrelationEvent, type EventOf } from './events.ts';
-import { createIdentityGraph, DEFAULT_IDENTITY, type IdentityConfig, type IdentityGraph } from './identity.ts';
+import {
+  createIdentityGraph,
+  DEFAULT_IDENTITY,
+  type IdentityConfig,
+  type IdentityGraph,
+} from './identity.ts';
 import type { Alert } from './json-types.ts';
 import { createStore, type StateStore } from './store.ts';
 import { ms, type Duration } from './time.ts';
@@ -329,7 +334,8 @@ export function createEngine(opts: EngineOptions): Engine {
       // Every chain containing e at position i, earliest first; the first one whose alert is new fires.
       // No chain can complete while another step has no events yet (the common case): skip the search.
       const found: Stored[][] = [];
-      if (st.s.every((l, j) => j === i || l.length > 0)) searchChains(steps, st.s, i, e, within, [], 0, found);
+      if (st.s.every((l, j) => j === i || l.length > 0))
+        searchChains(steps, st.s, i, e, within, [], 0, found);
       // Without a first-step event, the entry is only needed until the watermark passes its events.
       store.set(sk, st as unknown as JsonValue, maxTimeOf(st.s) + (st.s[0]!.length ? within : 0));
       for (const events of found) {
