@@ -42,8 +42,9 @@ describe('crash consistency (processor as a child process, SIGKILLed)', () => {
       groupId,
       topicPrefix: prefix,
       sessionTimeoutMs: 6_000,
-      // Small fetches: many transactions per phase, so the kills land between and inside them.
-      maxBytesPerPartition: 32 * 1024,
+      // Small fetches (and small produce requests below, since a fetch returns at least one whole record
+      // batch): many transactions per phase, so the kills land between and inside them.
+      maxBytesPerPartition: 8 * 1024,
       watchlists: [{ path: writeSdn(), format: 'ofac-sdn' }],
     });
     const phases = scenario(3_000);
@@ -55,7 +56,7 @@ describe('crash consistency (processor as a child process, SIGKILLed)', () => {
     let kills = 0;
     const lags: number[] = [];
     for (const phase of phases) {
-      await produce(brokers, prefix, phase);
+      await produce(brokers, prefix, phase, 25);
       for (let i = 0; i < 2; i++) {
         const w = start(configFile);
         await killMidWork(w, () => groupLag(brokers, groupId, inputs), 0.2 + 0.6 * rnd());

@@ -216,7 +216,14 @@ export async function createInputTopics(brokers: string[], prefix: string): Prom
   ]);
 }
 
-export async function produce(brokers: string[], prefix: string, records: Produced[]): Promise<void> {
+/** `slice`: records per produce request. Kafka hands a consumer at least one whole record batch per fetch,
+ * so small slices are what make a consumer's fetches (and transactions) small. */
+export async function produce(
+  brokers: string[],
+  prefix: string,
+  records: Produced[],
+  slice = 1000,
+): Promise<void> {
   const kafka = new Kafka({ brokers, clientId: 'scenario', logLevel: logLevel.NOTHING });
   const producer = kafka.producer({
     idempotent: true,
@@ -225,10 +232,9 @@ export async function produce(brokers: string[], prefix: string, records: Produc
   });
   await producer.connect();
   try {
-    for (let i = 0; i < records.length; i += 1000) {
-      const slice = records.slice(i, i + 1000);
+    for (let i = 0; i < records.length; i += slice) {
       const byTopic = new Map<string, { key: string; value: string }[]>();
-      for (const r of slice) {
+      for (const r of records.slice(i, i + slice)) {
         const topic = `${prefix}${r.topic === 'crm' ? 'crm.changes' : 'chain.transfers'}`;
         if (!byTopic.has(topic)) byTopic.set(topic, []);
         byTopic.get(topic)!.push({ key: r.key, value: JSON.stringify(r.value) });
