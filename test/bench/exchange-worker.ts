@@ -33,7 +33,17 @@ export type ToWorker = { type: 'mark' } | { type: 'stop' };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'committed'; ids: Record<string, number> }
-  | { type: 'tick'; trades: number; commits: number; rss: number; heapUsed: number; cpuMs: number }
+  | {
+      type: 'tick';
+      trades: number;
+      commits: number;
+      rss: number;
+      heapUsed: number;
+      /** V8 heap reserved (used or not) and memory outside it (Buffers): where RSS beyond the heap goes. */
+      heapTotal: number;
+      external: number;
+      cpuMs: number;
+    }
   | {
       type: 'window';
       trades: number;
@@ -107,6 +117,8 @@ async function main(spec: WorkerSpec) {
       commits: obs.commits,
       rss: m.rss,
       heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
       cpuMs: cpuMs(),
     });
   }, 1_000);

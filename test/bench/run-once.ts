@@ -18,6 +18,9 @@ export interface RunContext {
   brokers: string[];
   binanceMarkets: SimMarket[];
   coinbaseMarkets: SimMarket[];
+  /** Markets per venue (included above) that never trade: an illiquid pair next to busy ones, whose
+   * follower waits the whole run (a merge that retained per pending call would leak here). */
+  quiet: Set<string>;
   /** Max-rate phase: trades per symbol the simulators may run ahead of the worker's last commit. */
   maxInflight: number;
   /** Max-rate phase: trades per symbol per 10 ms simulator tick at most. */
@@ -45,10 +48,16 @@ export interface RssSample {
   atSec: number;
   /** RSS at the sample moment. */
   rssMb: number;
-  /** Mean of the worker's once-a-second readings since the previous sample (GC sawtooth averaged out). */
+  /** Of the worker's once-a-second readings since the previous sample: mean, floor and peak. The floor
+   * (right after a collection) is what a leak raises; the peaks follow the GC sawtooth. */
   rssMeanMb: number;
+  rssMinMb: number;
+  rssMaxMb: number;
   heapUsedMb: number;
-  heapUsedMeanMb: number;
+  heapUsedMinMb: number;
+  /** V8 heap reserved and memory outside the heap (Buffers), at the sample moment. */
+  heapTotalMb: number;
+  externalMb: number;
 }
 
 export interface RunResult {
@@ -94,35 +103,39 @@ const unified = (m: SimMarket) => `${m.base}/${m.quote}`;
 export async function runOnce(ctx: RunContext, p: Phase): Promise<RunResult> {
   const label = `[${p.name} ${p.run}/${p.runs}]`;
   const loadavgStart = loadavg();
-  const symbolCount = ctx.binanceMarkets.length + ctx.coinbaseMarkets.length;
+  const busyCount = [...ctx.binanceMarkets, ...ctx.coinbaseMarkets].filter(
+    (m) => !ctx.quiet.has(m.id),
+  ).length;
   // Max rate is a closed loop: a symbol may run `maxInflight` trades ahead of the worker's last commit.
   // (An open-loop flood only shows how a worker drowns: ccxt's caches overflow, every symbol falls back
   // to REST, and the rate measured is the recovery path's.)
   const committed = new Map<string, number>();
   const sims: VenueSimulator[] = [];
+  const closed = p.rate === 0;
   const allowance = (i: number, venue: string, markets: SimMarket[]) => (symbol: string) => {
+    if (ctx.quiet.has(symbol)) return 0;
+    if (!closed) return Number.POSITIVE_INFINITY;
     const m = markets.find((x) => x.id === symbol)!;
     const ahead = sims[i]!.generator.range(symbol).last - (committed.get(`${venue}:${unified(m)}`) ?? 0);
     return Math.max(0, ctx.maxInflight - ahead);
   };
   const common = {
-    ratePerSec: p.rate / symbolCount,
+    ratePerSec: p.rate / busyCount,
     // REST needs history only for the gaps a stalled consumer leaves; bounded keeps the simulator's own
     // memory and GC small.
     retain: 50_000,
     maxPerTick: ctx.maxPerTick,
   };
-  const closed = p.rate === 0;
   sims.push(
     await startBinanceSimulator({
       markets: ctx.binanceMarkets,
       ...common,
-      ...(closed ? { allowance: allowance(0, 'binance', ctx.binanceMarkets) } : {}),
+      allowance: allowance(0, 'binance', ctx.binanceMarkets),
     }),
     await startCoinbaseSimulator({
       markets: ctx.coinbaseMarkets,
       ...common,
-      ...(closed ? { allowance: allowance(1, 'coinbase', ctx.coinbaseMarkets) } : {}),
+      allowance: allowance(1, 'coinbase', ctx.coinbaseMarkets),
     }),
   );
   const [binance, coinbase] = sims as [VenueSimulator, VenueSimulator];
@@ -173,13 +186,17 @@ export async function runOnce(ctx: RunContext, p: Phase): Promise<RunResult> {
     const started = performance.now();
     const sample = () => {
       const t = worker.lastTick()!;
-      const means = worker.takeMeans();
+      const m = worker.takeInterval();
       samples.push({
         atSec: Math.round((performance.now() - started) / 1000),
         rssMb: mb(t.rss),
-        rssMeanMb: mb(means.rss),
+        rssMeanMb: mb(m.rssMean),
+        rssMinMb: mb(m.rssMin),
+        rssMaxMb: mb(m.rssMax),
         heapUsedMb: mb(t.heapUsed),
-        heapUsedMeanMb: mb(means.heap),
+        heapUsedMinMb: mb(m.heapMin),
+        heapTotalMb: mb(t.heapTotal),
+        externalMb: mb(t.external),
       });
     };
     if (p.sampleSec) sample();
@@ -234,7 +251,10 @@ export async function runOnce(ctx: RunContext, p: Phase): Promise<RunResult> {
           `${key}: committed offset ${lastId}, topic holds ${k?.count ?? 0} up to id ${k?.lastId ?? 0}`,
         );
     }
-    if (offsets.size !== symbolCount) problems.push(`offsets for ${offsets.size} of ${symbolCount} symbols`);
+    if (offsets.size !== busyCount) problems.push(`offsets for ${offsets.size} of ${busyCount} busy symbols`);
+    for (const id of ctx.quiet)
+      if (check.keys[`binance:${id}`] || check.keys[`coinbase:${id}`])
+        problems.push(`${id} never traded, yet the topic holds trades for it`);
     progress(
       `${label} commit step p50 ${w.commitMs.p50} ms, p99 ${w.commitMs.p99} ms; ` +
         `${(w.trades / Math.max(1, w.batches)).toFixed(1)} trades per source batch, ` +

@@ -6,6 +6,15 @@ import type { FromWorker, ToWorker } from './exchange-worker.ts';
 export type Tick = Extract<FromWorker, { type: 'tick' }>;
 type Message<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
 
+export interface IntervalMemory {
+  rssMean: number;
+  /** The lowest reading: memory right after a collection, what a leak raises. */
+  rssMin: number;
+  rssMax: number;
+  heapMean: number;
+  heapMin: number;
+}
+
 export interface WorkerLink {
   child: ChildProcess;
   /** The newest once-a-second tick (undefined before the first). */
@@ -19,8 +28,8 @@ export interface WorkerLink {
     timeoutMs: number,
     accept?: (m: Message<T>) => boolean,
   ): Promise<Message<T>>;
-  /** Mean RSS and heap used (bytes) over the ticks since the previous call: the GC sawtooth averaged out. */
-  takeMeans(): { rss: number; heap: number };
+  /** RSS and heap used (bytes) over the once-a-second ticks since the previous call: mean and floor. */
+  takeInterval(): IntervalMemory;
   send(m: ToWorker): void;
 }
 
@@ -29,13 +38,17 @@ export function linkWorker(child: ChildProcess, committed: Map<string, number>):
   let waiters: ((m: FromWorker) => boolean)[] = [];
   let lastTick: Tick | undefined;
   let error: string | undefined;
-  let acc = { rss: 0, heap: 0, n: 0 };
+  const fresh = () => ({ rss: 0, heap: 0, n: 0, rssMin: Infinity, rssMax: 0, heapMin: Infinity });
+  let acc = fresh();
   child.on('message', (m: FromWorker) => {
     if (m.type === 'tick') {
       lastTick = m;
       acc.rss += m.rss;
       acc.heap += m.heapUsed;
       acc.n++;
+      acc.rssMin = Math.min(acc.rssMin, m.rss);
+      acc.rssMax = Math.max(acc.rssMax, m.rss);
+      acc.heapMin = Math.min(acc.heapMin, m.heapUsed);
     } else if (m.type === 'committed') {
       for (const [k, v] of Object.entries(m.ids)) committed.set(k, v);
     } else if (m.type === 'error') {
@@ -65,11 +78,21 @@ export function linkWorker(child: ChildProcess, committed: Map<string, number>):
         });
       });
     },
-    takeMeans() {
-      const { rss, heap, n } = acc;
-      acc = { rss: 0, heap: 0, n: 0 };
-      if (n) return { rss: rss / n, heap: heap / n };
-      return { rss: lastTick?.rss ?? 0, heap: lastTick?.heapUsed ?? 0 };
+    takeInterval() {
+      const a = acc;
+      acc = fresh();
+      if (a.n === 0) {
+        const rss = lastTick?.rss ?? 0;
+        const heap = lastTick?.heapUsed ?? 0;
+        return { rssMean: rss, rssMin: rss, rssMax: rss, heapMean: heap, heapMin: heap };
+      }
+      return {
+        rssMean: a.rss / a.n,
+        rssMin: a.rssMin,
+        rssMax: a.rssMax,
+        heapMean: a.heap / a.n,
+        heapMin: a.heapMin,
+      };
     },
     send: (m) => void child.send(m),
   };
