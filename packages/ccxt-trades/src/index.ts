@@ -4,7 +4,6 @@
 export { createTradeSource, type TradeSourceOptions } from './trade-source.ts';
 export { tradeSourceConfigSchema, type TradeSourceConfig } from './config.ts';
 export { followSymbol, type FollowOptions, type TradeOffset } from './follow-symbol.ts';
-export { mergeIterators } from './merge.ts';
 export { takeNewTrades, payloadTrade, type TradeStream } from './watch-trades.ts';
 export { multiplyDecimals, isDecimal } from './decimal.ts';
 export { buildTrade, tradeRecord, type TradeFields } from './trade-record.ts';

@@ -1,11 +1,16 @@
 // Builds a complete Source from a VenueAdapter: config, task split by symbol, one ccxt connection per
 // task, one follower per symbol merged into the task's batches.
 import type { z } from 'zod';
-import { defineSource, type SourceBatch, type SourceDefinition, type TaskSpec } from '@tributary/sdk';
+import {
+  defineSource,
+  mergeIterators,
+  type SourceBatch,
+  type SourceDefinition,
+  type TaskSpec,
+} from '@tributary/sdk';
 import { TOPICS } from '@tributary/schemas';
 import { tradeSourceConfigSchema, type TradeSourceConfig } from './config.ts';
 import { followSymbol, type TradeOffset } from './follow-symbol.ts';
-import { mergeIterators } from './merge.ts';
 import type { MalformedFrame, VenueAdapter } from './venue.ts';
 
 export interface TradeSourceOptions {

@@ -16,4 +16,5 @@ export { withRetry, type RetryOptions } from './retry.ts';
 export { secret, secretSchema, isSecret, type Secret } from './secret.ts';
 export { deadLetter, type DeadLetterInput } from './dead-letter.ts';
 export { abortable, sleep } from './abort.ts';
+export { mergeIterators } from './merge.ts';
 export type { Logger } from 'pino';

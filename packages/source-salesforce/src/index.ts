@@ -1,7 +1,7 @@
 // Salesforce record changes into `crm.changes`, exactly once: Change Data Capture over the Streaming API
 // (jsforce, durable replay, Bulk API 2.0 snapshot) or SOQL polling on SystemModstamp.
 import type { z } from 'zod';
-import { defineSource, type SourceBatch, type TaskSpec } from '@tributary/sdk';
+import { defineSource, mergeIterators, type SourceBatch, type TaskSpec } from '@tributary/sdk';
 import { TOPICS } from '@tributary/schemas';
 import { openSession } from './auth.ts';
 import { channelBatches, type ChannelOffset } from './cdc.ts';
@@ -12,7 +12,6 @@ import {
   type SalesforceConfig,
   type SalesforceConfigInput,
 } from './config.ts';
-import { mergeIterators } from './merge.ts';
 import { pollBatches, type PollOffset } from './polling.ts';
 
 export { configSchema, channelPlan, objectChannel, ALL_CHANGE_EVENTS } from './config.ts';

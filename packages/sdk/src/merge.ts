@@ -1,5 +1,6 @@
-// Fan-in of per-symbol followers into the one iterable a task yields. One pending `next()` per follower
-// keeps backpressure: a follower does not run ahead of what the runtime has taken.
+// Fan-in of a task's per-partition generators (an exchange's symbols, a CRM's channels) into the one
+// iterable the task yields. One pending `next()` per generator keeps backpressure: a partition does not
+// run ahead of what the runtime has taken.
 //
 // No `Promise.race` over the pending calls: each race attaches one more reaction to every promise still
 // pending, and a quiet symbol's promise can stay pending for hours while a busy one yields thousands of
@@ -8,8 +9,8 @@
 
 type Settled<T> = { i: number; r: IteratorResult<T> } | { i: number; error: unknown };
 
-/** `stop` runs first when the merge ends (e.g. aborting the followers' signal), so that returning
- * followers that are mid-await settle instead of waiting for their next trade. */
+/** `stop` runs first when the merge ends (e.g. aborting the generators' signal), so that returning
+ * generators that are mid-await settle instead of waiting for their next item. */
 export async function* mergeIterators<T>(iters: AsyncIterator<T>[], stop: () => void): AsyncGenerator<T> {
   const ready: Settled<T>[] = [];
   let wake: (() => void) | undefined;
