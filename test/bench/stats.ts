@@ -1,10 +1,6 @@
 // The little statistics the benchmark reports: medians across runs, the RSS trend of the soak.
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+export { median } from '@tributary/testkit';
 
 /** Least-squares slope of y over x. */
 export function slope(points: { x: number; y: number }[]): number {

@@ -3,10 +3,9 @@
 // attack patterns. Reports medians of several runs; the reference for throughput is the same engine with
 // no rules (state bookkeeping and decoding only), for RSS the process before the run.
 // Usage: npm run bench [-- --events 200000 --repeats 3]
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { benchResultsPath, median, writeBenchResults } from '@tributary/testkit';
 import { catalogue, createEngine, makeEvent, type CorrelationEvent, type Rule } from '../src/index.ts';
 
 const { values } = parseArgs({
@@ -20,7 +19,7 @@ const { values } = parseArgs({
 const N = Number(values.events);
 const REPEATS = Number(values.repeats);
 const ENTITIES = Number(values.entities);
-const OUT = values.out ?? join(import.meta.dirname, '..', '..', '..', 'bench', 'results', 'correlation.json');
+const OUT = values.out ?? benchResultsPath('correlation');
 
 function prng(seed: number) {
   let s = seed >>> 0;
@@ -296,11 +295,6 @@ function runOnce(rules: Rule[], events: CorrelationEvent[]): Run {
   };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 const events = traffic(N, 7);
 globalThis.gc?.();
 const baseRss = process.memoryUsage().rss / 2 ** 20;
@@ -367,8 +361,7 @@ const results = [
     ratio: m('stateMb') / Math.max(1e-9, m('stateMb', bare)),
   },
 ];
-mkdirSync(dirname(OUT), { recursive: true });
-writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
+writeBenchResults('correlation', results, OUT);
 console.log(
   JSON.stringify(
     {

@@ -4,10 +4,17 @@
 //
 //   npm run bench -w @tributary/runtime            (REPEATS=3 by default; medians are reported)
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { kafkaJars, createTopics, startKafka, DEFAULT_KAFKA_VERSION } from '@tributary/testkit';
+import {
+  kafkaJars,
+  createTopics,
+  startKafka,
+  DEFAULT_KAFKA_VERSION,
+  median,
+  printTable,
+  writeBenchResults,
+} from '@tributary/testkit';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { parseConfig } from '../src/config.ts';
@@ -23,11 +30,6 @@ const CASES = [
   { recordBytes: 1024, txRecords: 10_000, total: 150_000 },
 ];
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -235,33 +237,18 @@ async function main() {
   } finally {
     await kafka.close();
   }
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  for (const r of table)
-    console.log(
-      r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
-    );
+  printTable(table);
   console.log(
     `\nmedians of ${REPEATS} runs; Kafka ${kafka.version ?? 'external'}; ceiling = org.apache.kafka.tools.ProducerPerformance (acks=all, idempotent, transactional)`,
   );
-  const dir = resolve(import.meta.dirname, '../../../bench/results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'runtime-exactly-once.json');
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        benchmark: 'runtime-exactly-once',
-        at: new Date().toISOString(),
-        repeats: REPEATS,
-        kafka: kafka.version,
-        node: process.version,
-        results,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`wrote ${file}`);
+  writeBenchResults('runtime-exactly-once', {
+    benchmark: 'runtime-exactly-once',
+    at: new Date().toISOString(),
+    repeats: REPEATS,
+    kafka: kafka.version,
+    node: process.version,
+    results,
+  });
 }
 
 if (process.argv[2] === '--child') {

@@ -9,13 +9,11 @@
 // address.fromOutputScript per output), measured in the same run.
 // Prints a table of medians (CPU time) and writes bench/results/bitcoin-decode.json.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ecc from 'tiny-secp256k1';
 import { address, Block, initEccLib, networks, payments, Transaction } from 'bitcoinjs-lib';
 import { addressParams, decodeBlock } from '../src/index.ts';
+import { median, writeBenchResults } from '@tributary/testkit';
 import { blockRecords } from '../src/records.ts';
 import { block32k } from '../test/helpers/fixtures.ts';
 
@@ -63,11 +61,6 @@ function run(fn: (raw: Uint8Array) => number, raw: Uint8Array): number {
   }
   if (sink === 0) throw new Error('nothing decoded');
   return bytes / 1e6 / (elapsedMs / 1000);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Repeats the block's non-coinbase transactions `times` times into one block with a valid merkle root. */
@@ -192,22 +185,12 @@ console.table(
     ratio: `${r.ratio}x`,
   })),
 );
-const file = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bench/results/bitcoin-decode.json');
-mkdirSync(dirname(file), { recursive: true });
-writeFileSync(
-  file,
-  JSON.stringify(
-    {
-      benchmark: 'bitcoin-decode',
-      at: new Date().toISOString(),
-      node: process.version,
-      runs: RUNS,
-      runMs: RUN_MS,
-      loadAverage: { start: load0, end: loadavg() },
-      results,
-    },
-    null,
-    2,
-  ) + '\n',
-);
-console.log(`wrote ${file}`);
+writeBenchResults('bitcoin-decode', {
+  benchmark: 'bitcoin-decode',
+  at: new Date().toISOString(),
+  node: process.version,
+  runs: RUNS,
+  runMs: RUN_MS,
+  loadAverage: { start: load0, end: loadavg() },
+  results,
+});

@@ -10,12 +10,12 @@
 //                                                      BENCH_RUNS, BENCH_CPU_PROF, KAFKA_BROKERS)
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, createMetrics, parseConfig, resolveConnectors, startWorker } from '@tributary/runtime';
-import { readTopic, startKafka } from '@tributary/testkit';
+import { median, readTopic, startKafka, writeBenchResults } from '@tributary/testkit';
 import { regtestChain, type ChainInfo } from './regtest-chain.ts';
 
 const TXS = Number(process.env.BENCH_TXS ?? 20_000);
@@ -23,7 +23,6 @@ const OUTPUTS = Number(process.env.BENCH_OUTPUTS ?? 6);
 const PER_BLOCK = Number(process.env.BENCH_PER_BLOCK ?? 1_500);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const here = dirname(fileURLToPath(import.meta.url));
-const RESULTS = resolve(here, '../../../bench/results/bitcoin-end-to-end.json');
 /** The runtime's defaults: a transaction commits after 1000 records or 1 s, whichever comes first (a
  * bitcoin block is one source batch, so here every block is one Kafka transaction). */
 const BATCH = { maxRecords: 1_000, maxMs: 1_000 };
@@ -41,11 +40,6 @@ interface RunResult {
   prefix: string;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** One worker run in this process (the child): wall time from worker start to all tasks done. */
@@ -246,29 +240,20 @@ async function main() {
   console.log(
     `load average: ${load0.map((l) => l.toFixed(1)).join(' ')} at start, ${load1.map((l) => l.toFixed(1)).join(' ')} at end`,
   );
-  mkdirSync(dirname(RESULTS), { recursive: true });
-  writeFileSync(
-    RESULTS,
-    JSON.stringify(
-      {
-        benchmark: 'bitcoin-end-to-end',
-        at: new Date().toISOString(),
-        node: process.version,
-        runs: RUNS,
-        chain: info,
-        records,
-        averageRecordBytes: recordBytes,
-        batch: BATCH,
-        ratioBitcoinToSynthetic: ratio,
-        loadAverage: { start: load0, end: load1 },
-        results: rows,
-        raw: { bitcoin: btc, synthetic: syn },
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`wrote ${RESULTS}`);
+  writeBenchResults('bitcoin-end-to-end', {
+    benchmark: 'bitcoin-end-to-end',
+    at: new Date().toISOString(),
+    node: process.version,
+    runs: RUNS,
+    chain: info,
+    records,
+    averageRecordBytes: recordBytes,
+    batch: BATCH,
+    ratioBitcoinToSynthetic: ratio,
+    loadAverage: { start: load0, end: load1 },
+    results: rows,
+    raw: { bitcoin: btc, synthetic: syn },
+  });
 }
 
 if (process.argv[2] === '--child') {

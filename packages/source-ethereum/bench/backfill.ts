@@ -4,30 +4,32 @@
 // Run: npm run bench -w @tributary/source-ethereum   (env: BENCH_BLOCKS, BENCH_TXS, BENCH_RUNS)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Interface, type InterfaceAbi } from 'ethers';
-import { cacheRoot, readTopic, spawnWorker, startHardhat, startKafka, writeConfig } from '@tributary/testkit';
+import {
+  cacheRoot,
+  median,
+  readTopic,
+  spawnWorker,
+  startHardhat,
+  startKafka,
+  writeBenchResults,
+  writeConfig,
+} from '@tributary/testkit';
 
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 2_000);
 const TXS = Number(process.env.BENCH_TXS ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const here = dirname(fileURLToPath(import.meta.url));
-const RESULTS = join(here, '..', '..', '..', 'bench', 'results', 'ethereum-backfill.json');
 const ETL_VENV = join(cacheRoot(), 'ethereum-etl-venv');
 
 interface Run {
   seconds: number;
   peakRssMiB: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** Polls a process's high-water RSS (VmHWM) until it exits. Linux only. */
 function watchRss(pid: number): { stop(): number } {
@@ -300,9 +302,8 @@ async function main() {
     );
     for (const r of rows)
       console.log(`| ${r.name} | ${r.value} ${r.unit} | ${r.reference} ${r.unit} | ${r.ratio}x |`);
-    mkdirSync(dirname(RESULTS), { recursive: true });
-    writeFileSync(RESULTS, JSON.stringify(rows, null, 2) + '\n');
-    console.log(`\nwrote ${RESULTS}`);
+    console.log();
+    writeBenchResults('ethereum-backfill', rows);
   } finally {
     await node.close();
     await kafka.close();

@@ -6,9 +6,15 @@
 //
 //   npm run bench -w @tributary/source-hubspot      (KAFKA_BROKERS to use a running cluster)
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { startHubSpotSimulator, startKafka, type HubSpotLimits } from '@tributary/testkit';
+import { join } from 'node:path';
+import {
+  median,
+  printTable,
+  startHubSpotSimulator,
+  startKafka,
+  writeBenchResults,
+  type HubSpotLimits,
+} from '@tributary/testkit';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 /** Which cases to run, e.g. `BENCH_CASES=0,2` (default: all). */
@@ -64,12 +70,6 @@ interface Measured extends Run {
   recordsPerSec: number;
   seconds: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** The worker side: runs in a child process so its CPU and RSS are its own. */
 async function child(arg: { brokers: string[]; url: string; c: Case; rep: number }): Promise<Run> {
@@ -207,33 +207,18 @@ async function main() {
   } finally {
     await kafka.close();
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows)
-    console.log(
-      r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
-    );
+  printTable(rows);
   console.log(
     `\nmedians of ${RUNS} runs; worker in its own process, exactly-once transactions of up to 1,000 records`,
   );
-  const dir = resolve(import.meta.dirname, '../../../bench/results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'hubspot.json');
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        benchmark: 'hubspot',
-        at: new Date().toISOString(),
-        runs: RUNS,
-        kafka: kafka.version ?? 'external',
-        node: process.version,
-        results,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`wrote ${file}`);
+  writeBenchResults('hubspot', {
+    benchmark: 'hubspot',
+    at: new Date().toISOString(),
+    runs: RUNS,
+    kafka: kafka.version ?? 'external',
+    node: process.version,
+    results,
+  });
 }
 
 if (process.argv[2] === '--child') {

@@ -7,16 +7,18 @@
 //   npm run bench -w @tributary/source-salesforce   (env: BENCH_EVENTS, BENCH_ROWS, REPEATS)
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Connection, OAuth2 } from 'jsforce';
 import { StreamingExtension } from 'jsforce/api/streaming';
 import { pino } from 'pino';
 import {
+  median,
+  printTable,
   readTopic,
   startKafka,
   startSalesforceSimulator,
+  writeBenchResults,
   type SalesforceSimulator,
 } from '@tributary/testkit';
 import { createLogger, createMetrics, parseConfig, resolveConnectors, startWorker } from '@tributary/runtime';
@@ -43,12 +45,6 @@ interface Measured {
   seconds: number;
   peakRssMb: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** The worker (runtime as a library) with one Salesforce connector, until `n` records are committed. */
 async function runWorker(a: ChildArgs): Promise<Measured> {
@@ -303,34 +299,21 @@ async function main() {
     for (const s of sims) await s.close();
     await kafka.close();
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows)
-    console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  printTable(rows);
   console.log(
     `\nmedians of ${REPEATS} runs; Kafka ${kafka.version ?? 'external'}; worker in a child process (runtime as a library), simulator in this one; load average ${loadBefore.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`,
   );
-  const dir = resolve(import.meta.dirname, '../../../bench/results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'salesforce.json');
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        benchmark: 'salesforce',
-        at: new Date().toISOString(),
-        repeats: REPEATS,
-        events: EVENTS,
-        rows: ROWS,
-        kafka: kafka.version ?? 'external',
-        node: process.version,
-        loadAverage1m: { before: loadBefore, after: loadavg()[0]! },
-        results,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`wrote ${file}`);
+  writeBenchResults('salesforce', {
+    benchmark: 'salesforce',
+    at: new Date().toISOString(),
+    repeats: REPEATS,
+    events: EVENTS,
+    rows: ROWS,
+    kafka: kafka.version ?? 'external',
+    node: process.version,
+    loadAverage1m: { before: loadBefore, after: loadavg()[0]! },
+    results,
+  });
 }
 
 if (process.argv[2] === '--child') {

@@ -34,4 +34,5 @@ export { describeSourceConformance, type ConformanceSetup } from './conformance.
 export * from './venues/index.ts';
 export * from './crm/hubspot/index.ts';
 export * from './crm/salesforce/index.ts';
+export { benchResultsPath, writeBenchResults, median, printTable } from './bench.ts';
 export { SHARED_FIXTURES, sharedFixturePath, readSharedFixture } from './fixtures.ts';
