@@ -29,9 +29,13 @@ export const batchSchema = z.object({
 });
 
 export const connectorSchema = z.object({
+  /** Unique name: part of the transactional ids and of the offsets' keys, so renaming starts afresh. */
   name: connectorName,
+  /** Source type: a built-in one (the runtime's BUILTIN_SOURCES) or a `worker.plugins` entry. */
   type: z.string().min(1),
+  /** Upper bound on tasks; the source decides how to split (e.g. one task per group of partitions). */
   tasksMax: z.number().int().positive().default(1),
+  /** When a task's Kafka transaction commits. */
   batch: batchSchema.prefault({}),
   /** Source-specific settings, validated by the source's own schema. */
   config: z.record(z.string(), z.unknown()).default({}),
@@ -43,12 +47,16 @@ const kafkaSchema = z.object({
     z.literal('embedded'),
     z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1),
   ]),
+  /** Kafka client id (broker logs and quotas). */
   clientId: z.string().default('tributary'),
+  /** Connect with TLS. */
   ssl: z.boolean().default(false),
+  /** SASL authentication; absent: none. */
   sasl: z
     .object({
       mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
       username: z.string(),
+      /** A secret: `secretEnv('NAME')`. */
       password: secretSchema,
     })
     .optional(),
@@ -57,18 +65,27 @@ const kafkaSchema = z.object({
     .string()
     .regex(/^[a-zA-Z0-9._-]+$/)
     .default('tributary'),
+  /** The broker aborts (and fences) a transaction open longer than this: it must exceed every
+   * connector's `batch.maxMs` by at least 10 s. At most the broker's `transaction.max.timeout.ms`. */
   transactionTimeoutMs: z.number().int().positive().default(60_000),
+  /** Time limit to open a connection to a broker. */
   connectionTimeoutMs: z.number().int().positive().default(3_000),
+  /** Time limit of one Kafka request. */
   requestTimeoutMs: z.number().int().positive().default(30_000),
 });
 
 const topicsSchema = z.object({
   /** Physical name = prefix + logical name, unless `names` maps it. */
   prefix: z.string().default(''),
+  /** Physical names of logical topics, e.g. `{ 'exchange.trades': 'prod.trades' }`; wins over `prefix`. */
   names: z.record(z.string(), z.string()).default({}),
+  /** Partitions of the topics the worker creates (existing topics are left as they are). */
   partitions: z.number().int().positive().default(3),
+  /** Replication factor of the topics the worker creates, the offsets topic included. */
   replicationFactor: z.number().int().positive().default(1),
+  /** Compacted topic of the source offsets, written in the same transactions as the records. */
   offsetsTopic: z.string().default('tributary.offsets'),
+  /** Partitions of the offsets topic when the worker creates it. */
   offsetsPartitions: z.number().int().positive().default(5),
   /**
    * Topic configs for topics the worker creates, by logical name ('*' for all). Records carry event time
@@ -92,6 +109,7 @@ const groupSchema = z
     /** A worker that stops heartbeating is dropped after this long and its tasks move (the move bound).
      * The broker's group.min.session.timeout.ms (6 s by default) is the floor. */
     sessionTimeoutMs: z.number().int().min(1000).default(10_000),
+    /** How often a worker heartbeats to the group coordinator; at most half of `sessionTimeoutMs`. */
     heartbeatIntervalMs: z.number().int().positive().default(1_000),
     /** How long a rebalance waits for every live worker to rejoin. */
     rebalanceTimeoutMs: z.number().int().min(1000).default(20_000),
@@ -115,6 +133,7 @@ const workerSchema = z.object({
     .union([
       z.literal(false),
       z.object({
+        /** Interface to listen on; the default serves this machine only. */
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8083),
       }),
@@ -122,6 +141,28 @@ const workerSchema = z.object({
     .default({ host: '127.0.0.1', port: 8083 }),
   /** A task failing for longer than this turns /healthz red. */
   unhealthyAfterMs: z.number().int().positive().default(60_000),
+  /** The web dashboard (served on `worker.http` at `/`). Without this section it shows everything but
+   * alerts. */
+  dashboard: z
+    .object({
+      alertsTopic: z
+        .string()
+        .regex(/^[a-zA-Z0-9._-]+$/, 'a Kafka topic name')
+        .optional()
+        .describe(
+          'Physical name of the alerts topic (e.g. "alerts"): the dashboard reads it with read_committed from a ' +
+            'little before its end, then live, and shows the latest alerts with their evidence. Absent: no alerts.',
+        ),
+      alerts: z
+        .number()
+        .int()
+        .positive()
+        .max(1000)
+        .default(20)
+        .describe('How many of the latest alerts the dashboard keeps in memory and shows.'),
+    })
+    .optional()
+    .describe('Web dashboard settings; the page itself is served whenever worker.http is on.'),
   /** Extra source packages: type -> module specifier exporting `source`. */
   plugins: z.record(z.string(), z.string()).default({}),
 });

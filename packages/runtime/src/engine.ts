@@ -9,6 +9,7 @@ import type { ConnectorSet, TaskDef } from './connector-set.ts';
 import type { KafkaClient } from './kafka/client.ts';
 import type { Metrics } from './metrics.ts';
 import type { StateStore, TargetState } from './state-store.ts';
+import type { CommitObserver } from './task-runner.ts';
 import { newTaskStatus, superviseTask, type TaskStatus } from './tasks.ts';
 
 export interface EngineDeps {
@@ -23,7 +24,7 @@ export interface EngineDeps {
   onFenced: 'fail' | 'yield';
   /** Called after a task's state changed. */
   onTaskState?: (status: TaskStatus) => void;
-  onCommit?: (connector: string, taskId: number, records: number, commitMs: number) => void;
+  onCommit?: CommitObserver;
 }
 
 interface Entry {

@@ -1,6 +1,7 @@
-// The worker's HTTP server: /healthz, /metrics (Prometheus), /status (this worker's tasks) and the
-// operator API modelled on Kafka Connect's REST API (see README "Operator API").
+// The worker's HTTP server: /healthz, /metrics (Prometheus), /status (this worker's tasks), the
+// operator API modelled on Kafka Connect's REST API (see README "Operator API") and the web dashboard.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { isDashboardPath, serveDashboard, type Dashboard } from './dashboard/index.ts';
 import type { Metrics } from './metrics.ts';
 import { OperatorError, parseOffsetChanges, type Control } from './operator.ts';
 import type { TaskStatus } from './tasks.ts';
@@ -151,6 +152,8 @@ export function startHttp(opts: {
   status: () => TaskStatus[];
   unhealthyAfterMs: number;
   control?: Control;
+  /** Serves the web dashboard at `/` (needs `control`). */
+  dashboard?: Dashboard;
 }): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
@@ -168,12 +171,14 @@ export function startHttp(opts: {
         res.end(await opts.metrics.registry.metrics());
       } else if (url.pathname === '/status') {
         send(200, { tasks: opts.status() });
+      } else if (opts.dashboard && opts.control && isDashboardPath(url.pathname)) {
+        await serveDashboard(opts.dashboard, opts.control, method, url.pathname, res);
       } else {
         const reply = opts.control ? await route(opts.control, method, url, req) : null;
         if (reply) send(reply.status, reply.body);
         else {
           res.writeHead(404, { 'content-type': 'text/plain' });
-          res.end('not found: try /healthz, /metrics, /status, /connectors, /workers or POST /reload\n');
+          res.end('not found: try /, /healthz, /metrics, /status, /connectors, /workers or POST /reload\n');
         }
       }
     })().catch((err: unknown) => {

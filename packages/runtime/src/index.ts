@@ -34,4 +34,11 @@ export { runFromConfig, EXIT, type RunOptions, type RunResult } from './run.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
 export { health, startHttp } from './http.ts';
+export {
+  createDashboard,
+  type Dashboard,
+  type DashboardDeps,
+  type DashboardData,
+  type AlertView,
+} from './dashboard/index.ts';
 export { isFencingError, isConnectionError } from './kafka/errors.ts';

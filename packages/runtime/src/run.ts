@@ -2,6 +2,7 @@
 // signal, then shut down cleanly (open transactions finished, producers closed).
 import type { Logger } from '@tributary/sdk';
 import { loadConfigFile, parseConfig, type TributaryConfig } from './config.ts';
+import { createDashboard } from './dashboard/index.ts';
 import { startHttp } from './http.ts';
 import { createMetrics } from './metrics.ts';
 import { startProgress } from './progress.ts';
@@ -65,6 +66,16 @@ export async function runFromConfig(opts: RunOptions): Promise<RunResult> {
     return { config: next, connectors: await resolveConnectors(next, path, opts.only) };
   };
   const metrics = createMetrics({ worker: workerId });
+  // The dashboard stops with the worker: on the signal, or when a standalone worker's tasks have all ended.
+  const dashboardStop = new AbortController();
+  const dashboard = cfg.worker.http
+    ? createDashboard({
+        config: cfg,
+        metrics,
+        logger: log,
+        signal: AbortSignal.any([opts.signal, dashboardStop.signal]),
+      })
+    : null;
   const worker = startWorker({
     config: cfg,
     connectors,
@@ -73,6 +84,7 @@ export async function runFromConfig(opts: RunOptions): Promise<RunResult> {
     signal: opts.signal,
     workerId,
     loadConfig,
+    ...(dashboard ? { onCommit: dashboard.onCommit } : {}),
   });
   opts.onReloadable?.(worker.reload);
   const http = cfg.worker.http
@@ -82,15 +94,19 @@ export async function runFromConfig(opts: RunOptions): Promise<RunResult> {
         status: worker.status,
         unhealthyAfterMs: cfg.worker.unhealthyAfterMs,
         control: worker.control,
+        ...(dashboard ? { dashboard } : {}),
       })
     : null;
   if (http) log.info({ url: http.url }, 'operator API, health, metrics and status served');
+  if (http) log.info({ dashboard: `${http.url}/` }, 'dashboard served');
   const stopProgress = opts.progress ? startProgress(worker.status) : null;
   try {
     await worker.done;
   } finally {
     stopProgress?.();
     http?.server.close();
+    dashboardStop.abort();
+    await dashboard?.done;
     await embedded?.close();
   }
   const tasks = worker.status();

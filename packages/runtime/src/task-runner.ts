@@ -26,10 +26,45 @@ export interface TaskRun {
   logger: Logger;
   metrics: Metrics;
   signal: AbortSignal;
-  /** Called after each commit with the partitions' new offsets. */
-  onCommit?: (offsets: Map<string, JsonValue>, records: number, commitMs: number) => void;
+  /** Called after each commit with the partitions' new offsets and the dead letters it committed. */
+  onCommit?: (
+    offsets: Map<string, JsonValue>,
+    records: number,
+    commitMs: number,
+    deadLetters: readonly DeadLetterSeen[],
+  ) => void;
   /** Called once the task has fenced and read its offsets. */
   onRunning?: () => void;
+}
+
+/** A dead letter as the worker saw it in a committed transaction (the payload stays in Kafka). */
+export interface DeadLetterSeen {
+  reason: string;
+  error: string;
+  sourceRef: string;
+  at: string;
+}
+
+/** Observer of every commit of every task of a worker (benchmarks, the dashboard). */
+export type CommitObserver = (
+  connector: string,
+  taskId: number,
+  records: number,
+  commitMs: number,
+  deadLetters: readonly DeadLetterSeen[],
+) => void;
+
+function deadLetterSeen(r: SourceRecord): DeadLetterSeen {
+  const v = (
+    r.value !== null && typeof r.value === 'object' && !(r.value instanceof Uint8Array) ? r.value : {}
+  ) as Record<string, unknown>;
+  const text = (x: unknown) => (typeof x === 'string' ? x : '');
+  return {
+    reason: r.headers?.['tributary.dead-letter.reason'] ?? (text(v.reason) || 'unknown'),
+    error: text(v.error),
+    sourceRef: text(v.sourceRef),
+    at: text(v.at) || new Date(r.timestamp).toISOString(),
+  };
 }
 
 /** Fencing ends this task for good: another instance owns it now. */
@@ -120,6 +155,7 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
     let txStartedAt = 0;
     let txOffsets = new Map<string, JsonValue>();
     let txPerTopic = new Map<string, number>();
+    let txDeadLetters: DeadLetterSeen[] = [];
 
     const fail = (err: unknown, elapsed: number): never => {
       if (isFencingError(err)) {
@@ -144,11 +180,13 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
         out.push(rec);
         txBytes += (rec.key?.length ?? 0) + (rec.value?.length ?? 0);
         txPerTopic.set(r.topic, (txPerTopic.get(r.topic) ?? 0) + 1);
-        if (r.topic === TOPICS.deadLetters.name)
+        if (r.topic === TOPICS.deadLetters.name) {
           t.metrics.deadLetters.inc({
             ...labels,
             reason: r.headers?.['tributary.dead-letter.reason'] ?? 'unknown',
           });
+          if (t.onCommit) txDeadLetters.push(deadLetterSeen(r));
+        }
       }
       txRecords += out.length;
       txOffsets.set(batch.partition, batch.offset);
@@ -178,7 +216,7 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
       t.metrics.batches.inc(labels);
       t.metrics.bytes.inc(labels, txBytes);
       for (const [topic, n] of txPerTopic) t.metrics.records.inc({ ...labels, topic }, n);
-      t.onCommit?.(txOffsets, txRecords, commitMs);
+      t.onCommit?.(txOffsets, txRecords, commitMs, txDeadLetters);
       for (const listener of committedListeners) {
         try {
           listener(txOffsets);
@@ -190,6 +228,7 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
       txBytes = 0;
       txOffsets = new Map();
       txPerTopic = new Map();
+      txDeadLetters = [];
     };
 
     let next = iterator.next();

@@ -7,7 +7,7 @@ import type { TaskDef } from './connector-set.ts';
 import type { KafkaClient } from './kafka/client.ts';
 import { isConnectionError } from './kafka/errors.ts';
 import type { Metrics } from './metrics.ts';
-import { FencedError, runTask } from './task-runner.ts';
+import { FencedError, runTask, type CommitObserver } from './task-runner.ts';
 
 export type TaskStateName =
   | 'starting'
@@ -75,7 +75,7 @@ export interface SuperviseDeps {
   /** 'fail': a fenced task failed (standalone: the process exits 3 when nothing else runs). 'yield': in a
    * group, being fenced means the task moved; it stops here quietly. */
   onFenced: 'fail' | 'yield';
-  onCommit?: (connector: string, taskId: number, records: number, commitMs: number) => void;
+  onCommit?: CommitObserver;
 }
 
 /** Runs the task until `signal` aborts, it finishes, or it fails for good. `changed` is called after every
@@ -121,8 +121,8 @@ export async function superviseTask(
           firstCommit = true;
           changed();
         },
-        onCommit: (offsets, records, commitMs) => {
-          deps.onCommit?.(def.connector, def.taskId, records, commitMs);
+        onCommit: (offsets, records, commitMs, deadLetters) => {
+          deps.onCommit?.(def.connector, def.taskId, records, commitMs, deadLetters);
           status.records += records;
           status.transactions += 1;
           for (const [p, o] of offsets) status.offsets[p] = o;

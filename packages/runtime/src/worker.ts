@@ -15,6 +15,7 @@ import { createControl, type Control, type ReloadResult } from './operator.ts';
 import type { ResolvedConnector } from './registry.ts';
 import { logReload, prepareReload, type LoadConfig } from './reload.ts';
 import { memoryStateStore } from './state-store.ts';
+import type { CommitObserver } from './task-runner.ts';
 import type { TaskStatus } from './tasks.ts';
 
 export { kafkaSettings } from './kafka-setup.ts';
@@ -43,8 +44,9 @@ export interface WorkerDeps {
   loadConfig?: LoadConfig;
   /** Injected for tests; by default one client for the worker. */
   kafka?: KafkaClient;
-  /** Observer of every commit (benchmarks record latencies with it). */
-  onCommit?: (connector: string, taskId: number, records: number, commitMs: number) => void;
+  /** Observer of every commit (benchmarks record latencies with it; the dashboard counts records and
+   * dead letters). */
+  onCommit?: CommitObserver;
 }
 
 export function startWorker(deps: WorkerDeps): Worker {

@@ -84,6 +84,9 @@ export interface KafkaClient {
   /** Reads a topic from the beginning and keeps following it (read_committed). `caughtUp` resolves once
    * every record present at the call has been delivered. */
   follow(topic: string, onMessage: (m: ReadMessage) => void): Promise<Follower>;
+  /** Follows a topic from at most `back` offsets before each partition's current end, then live
+   * (read_committed): for views that want the latest records, not the whole history. */
+  tail(topic: string, back: number, onMessage: (m: ReadMessage) => void): Promise<Follower>;
   /** A plain idempotent producer (no transactions), for small control records. */
   producer(): Promise<PlainProducer>;
   /** Joins the workers' group (see group.ts). */
@@ -270,6 +273,47 @@ export function createKafkaClient(settings: KafkaSettings, logger: Logger): Kafk
         },
       });
       return { caughtUp, stop: () => consumer.disconnect().catch(() => {}) };
+    },
+
+    async tail(topic, back, onMessage) {
+      const a = await getAdmin();
+      const starts = (await a.fetchTopicOffsets(topic)).map((p) => ({
+        partition: p.partition,
+        offset: String(Math.max(Number(p.low), Number(p.high) - back)),
+      }));
+      const consumer = kafka.consumer({
+        groupId: `tributary-tail-${randomUUID()}`,
+        readUncommitted: false,
+        allowAutoTopicCreation: false,
+        maxWaitTimeInMs: 500,
+        sessionTimeout: 30_000,
+        retry: { retries: 5, restartOnFailure: async () => true },
+      });
+      try {
+        await consumer.connect();
+        // A fresh group has no committed offsets; the seeks below apply when the partitions are assigned.
+        await consumer.subscribe({ topic, fromBeginning: false });
+        await consumer.run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages)
+              onMessage({
+                partition: batch.partition,
+                offset: m.offset,
+                key: m.key ? m.key.toString('utf8') : null,
+                value: m.value,
+                headers: decodeHeaders(m.headers),
+                timestamp: m.timestamp,
+              });
+          },
+        });
+        for (const s of starts) consumer.seek({ topic, ...s });
+      } catch (err) {
+        await consumer.disconnect().catch(() => {});
+        throw err;
+      }
+      // Nothing to wait for: the view fills as records arrive.
+      return { caughtUp: Promise.resolve(), stop: () => consumer.disconnect().catch(() => {}) };
     },
 
     async producer() {
