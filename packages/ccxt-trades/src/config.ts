@@ -29,16 +29,19 @@ export const tradeSourceConfigSchema = z.object({
   idleCheckMs: z.number().int().positive().default(5_000),
   /** REST attempts to fill a gap before accepting that the ids do not exist (REST may lag the stream). */
   gapRetries: z.number().int().nonnegative().default(3),
+  /** Pause between those attempts. */
   gapRetryMs: z.number().int().nonnegative().default(250),
   /** ccxt's per-symbol trade cache; cleared after every read, so this only bounds a burst. */
   tradesLimit: z.number().int().positive().default(1000),
   /** Minimum ms between REST calls (ccxt's throttle); the venue's published default when absent. */
   restRateLimitMs: z.number().nonnegative().optional(),
+  /** Time limit of one REST request. */
   requestTimeoutMs: z.number().int().positive().default(10_000),
   /** REST failures (other than rate limits) before the task restarts from its committed offset. */
   restRetries: z.number().int().nonnegative().default(6),
   /** Cap on a venue's Retry-After (a ban can ask for hours; better restart and log loudly). */
   maxRetryAfterMs: z.number().int().positive().default(120_000),
+  /** Websocket reconnect backoff: the first wait, doubled per failure up to `reconnectMaxMs` (jittered). */
   reconnectMinMs: z.number().int().positive().default(250),
   reconnectMaxMs: z.number().int().positive().default(30_000),
 });

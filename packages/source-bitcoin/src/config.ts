@@ -7,7 +7,9 @@ const coreRpc = z.object({
   kind: z.literal('core-rpc'),
   /** JSON-RPC endpoint, e.g. http://127.0.0.1:8332 */
   url: z.url(),
+  /** RPC user name (`-rpcuser`). */
   username: z.string().optional(),
+  /** RPC password (`-rpcpassword`): a secret. */
   password: secretSchema.optional(),
   /** Fetch raw blocks from Core's REST interface (`-rest`): binary instead of hex inside JSON. */
   rest: z.boolean().default(false),
@@ -23,7 +25,9 @@ const esplora = z.object({
 
 export const configSchema = z
   .object({
+    /** The chain: address encoding and the `chain` field (`bitcoin:<network>`). */
     network: z.enum(NETWORK_NAMES),
+    /** Where blocks come from: a Bitcoin Core (or btcd) JSON-RPC node, or an Esplora HTTP API. */
     backend: z.discriminatedUnion('kind', [coreRpc, esplora]),
     /** `{ confirmations: N }` emits a block once it has N confirmations (the tip has 1); `'latest'` emits
      * the tip and retracts orphaned blocks on a reorg. Deeper reorgs are retracted in both modes. */
@@ -42,8 +46,11 @@ export const configSchema = z
       .union([
         z.literal(false),
         z.object({
+          /** Transactions whose outputs are kept in memory for later spends. */
           cacheSize: z.number().int().positive().default(100_000),
+          /** Rate limit of the lookups of spent transactions. */
           requestsPerSecond: z.number().positive().default(50),
+          /** Lookups in flight at once. */
           concurrency: z.number().int().positive().max(64).default(8),
         }),
       ])

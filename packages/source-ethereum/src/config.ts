@@ -26,6 +26,8 @@ export const configSchema = z.object({
   startBlock: z.number().int().nonnegative().default(0),
   /** Last block to write; the task finishes after it. Follows the head forever when absent. */
   endBlock: z.number().int().nonnegative().optional(),
+  /** Which blocks are final enough to write: `latest` (reorgs retracted), `{ confirmations: N }` (N behind
+   * the head), or the node's `safe`/`finalized` tags. */
   finality: finalitySchema.default('finalized'),
   /** Blocks fetched concurrently (written in order). */
   concurrency: z.number().int().min(1).max(512).default(16),
@@ -37,6 +39,7 @@ export const configSchema = z.object({
   includeLogs: z.boolean().default(true),
   /** How often to poll for a new head once caught up. */
   pollIntervalMs: z.number().int().positive().default(2_000),
+  /** Time limit of one JSON-RPC request. */
   requestTimeoutMs: z.number().int().positive().default(30_000),
   /** Retries per RPC call (exponential backoff) before the task restarts from its committed offset. */
   retries: z.number().int().nonnegative().default(8),

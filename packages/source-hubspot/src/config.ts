@@ -27,8 +27,10 @@ const auth = z.discriminatedUnion('kind', [
 ]);
 
 export const webhookConfigSchema = z.object({
+  /** Interface the receiver listens on. */
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535),
+  /** Path HubSpot posts to. */
   path: z.string().startsWith('/').default('/webhooks/hubspot'),
   /** The app's client secret: the key of the v3 signature. */
   clientSecret: secretSchema,
@@ -41,6 +43,7 @@ export const webhookConfigSchema = z.object({
   dedupeKeys: z.number().int().min(100).max(50_000).default(5_000),
   /** Answer 503 (HubSpot retries) when the events are not committed within this time. */
   ackTimeoutMs: z.number().int().positive().default(10_000),
+  /** Larger request bodies are refused with 413. */
   maxBodyBytes: z
     .number()
     .int()
@@ -52,7 +55,9 @@ export const configSchema = z
   .object({
     /** `basePath` of @hubspot/api-client; a simulator's URL in tests. */
     baseUrl: z.url().default('https://api.hubapi.com'),
+    /** A private app's access token, or OAuth with a refresh token (secrets: `secretEnv('NAME')`). */
     auth,
+    /** Object types to poll; each is one source partition. */
     objects: z.array(objectConfigSchema).min(1),
     /** Where a partition without an offset starts: every current record, only changes from now, or a time. */
     startFrom: z.union([z.enum(['beginning', 'now']), z.iso.datetime({ offset: true })]).default('beginning'),
@@ -72,6 +77,7 @@ export const configSchema = z
     pageSize: z.number().int().min(1).max(200).default(200),
     /** Records per yielded batch. */
     batchMaxRecords: z.number().int().min(1).default(500),
+    /** Deletes: the archived list of each object type, polled as `delete` changes. */
     archived: z
       .object({
         enabled: z.boolean().default(true),
@@ -89,6 +95,7 @@ export const configSchema = z
         dailyLimitPauseMs: z.number().int().positive().default(3_600_000),
       })
       .prefault({}),
+    /** Present: a webhook receiver runs as one more task, next to the polling tasks. */
     webhook: webhookConfigSchema.optional(),
   })
   .superRefine((c, ctx) => {

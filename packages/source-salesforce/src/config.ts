@@ -51,11 +51,14 @@ export const configSchema = z
     loginUrl: z.url().default('https://login.salesforce.com'),
     /** Overrides the token response's `instance_url` (rarely needed). */
     instanceUrl: z.url().optional(),
+    /** REST, Bulk and streaming API version. */
     apiVersion: z
       .string()
       .regex(/^\d{2}\.0$/, 'expected a version like 60.0')
       .default('60.0'),
+    /** OAuth 2.0 flow and its credentials (secrets: `secretEnv('NAME')`). */
     auth: authSchema,
+    /** `cdc`: Change Data Capture streams (with snapshot and replay); `polling`: SOQL on SystemModstamp. */
     mode: z.enum(['cdc', 'polling']).default('cdc'),
     /** Objects to capture. `fields` default to every field the object describes. */
     objects: z
@@ -97,9 +100,12 @@ export const configSchema = z
     /** Events received but not yet taken above which the stream stops long-polling until half are taken
      * (a replayed backlog arrives faster than Kafka takes it). */
     maxQueuedEvents: z.number().int().positive().default(10_000),
+    /** Bulk API 2.0 query jobs (snapshots and overflow re-reads). */
     bulk: z
       .object({
+        /** How often a running job's state is polled. */
         pollIntervalMs: z.number().int().positive().default(1_000),
+        /** One wait for a job ends after this long as a failed attempt (retried with `retries`). */
         pollTimeoutMs: z
           .number()
           .int()
@@ -109,12 +115,15 @@ export const configSchema = z
         pageSize: z.number().int().positive().max(100_000).default(10_000),
       })
       .prefault({}),
+    /** `mode: 'polling'`: SOQL queries ordered by SystemModstamp. */
     polling: z
       .object({
+        /** Pause between polls once an object has caught up. */
         intervalMs: z.number().int().positive().default(10_000),
         /** Rows can commit with a SystemModstamp at or below the cursor; each poll re-reads this far back
          * and skips versions (Id, SystemModstamp) it already wrote. */
         lookbackMs: z.number().int().nonnegative().default(120_000),
+        /** Rows per query (`LIMIT`). */
         pageSize: z.number().int().positive().max(2_000).default(2_000),
       })
       .prefault({}),
