@@ -37,7 +37,7 @@ function idsByKey(messages: TopicMessage[]) {
 
 describe('exchange connectors crash consistency (real Kafka, real worker, faulty venues)', () => {
   it(
-    'survives 20 SIGKILLs: every generated trade exactly once, in order per symbol',
+    'survives 12 SIGKILLs: every generated trade exactly once, in order per symbol',
     { timeout: 600_000 },
     async () => {
       const total = 3000;
@@ -90,12 +90,12 @@ describe('exchange connectors crash consistency (real Kafka, real worker, faulty
       try {
         const uptimes = await crashLoop({
           configFile: file,
-          kills: 20,
+          kills: 12,
           readyPattern: /task started from committed offsets/,
           minUptimeMs: 200,
           maxUptimeMs: 3_000,
         });
-        expect(uptimes).toHaveLength(20);
+        expect(uptimes).toHaveLength(12);
         const midway = await readTopic(brokers, `${prefix}exchange.trades`);
         expect(midway.length).toBeGreaterThan(0);
 

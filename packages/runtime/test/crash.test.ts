@@ -5,8 +5,8 @@ import { expectExactSequence, syntheticConfig } from './helpers.ts';
 const brokers = inject('kafkaBrokers');
 
 describe('crash consistency (real Kafka, real worker processes)', () => {
-  it('survives 20 SIGKILLs at random moments: every record exactly once, in order', async () => {
-    const kills = 20;
+  it('survives 12 SIGKILLs at random moments: every record exactly once, in order', async () => {
+    const kills = 12;
     const maxUptimeMs = 3_500;
     const ratePerSec = 400;
     // More records than the kill phase can produce even if every run lived its longest, so every kill

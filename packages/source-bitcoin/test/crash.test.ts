@@ -13,7 +13,7 @@ import { miner, startNode } from './helpers/scenario.ts';
 import { startEsplora, type EsploraServer } from './helpers/esplora-server.ts';
 import type { BtcdNode } from '@tributary/testkit';
 
-const KILLS = 20;
+const KILLS = 10;
 const END = 200;
 let node: BtcdNode;
 let esplora: EsploraServer;
