@@ -28,7 +28,7 @@ export default defineConfig({
       config: { partitions: 2, ratePerSec: 500, recordBytes: 200 },
       batch: { maxRecords: 1000, maxMs: 500 },
     },
-    // Real sources are only config. Uncomment, set the env vars, `npx tributary validate`, `npm start`.
+    // Real sources are only config. Uncomment, set the env vars, `npx tributary validate`, `npx tributary run`.
     // Public trades need no keys:
     // { name: 'binance-trades', type: 'binance', config: { symbols: ['BTC/USDT', 'ETH/USDT'] } },
     // { name: 'coinbase-trades', type: 'coinbase', config: { symbols: ['BTC/USD', 'ETH/USD'] } },

@@ -1,12 +1,14 @@
-// The README's promise: with nothing configured, `npm start` starts an embedded Kafka and the synthetic
-// source, serves health and status, and stops cleanly on Ctrl-C (SIGINT).
+// The README's promise for operators' own connectors: with the shipped connectors.config.ts, `tributary run`
+// (`npx tributary run`, `npm run tributary -- run`) starts an embedded Kafka and the synthetic source, serves
+// health and status, and stops cleanly on Ctrl-C (SIGINT). `npm start` (the whole local suite) is tested in
+// packages/demo.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnCli, waitForOutput } from '@tributary/testkit';
 
 const root = join(import.meta.dirname, '..');
 
-describe('npm start (the default connectors.config.ts)', () => {
+describe('tributary run (the default connectors.config.ts)', () => {
   it('runs the synthetic connector on an embedded Kafka, serves /status, and stops on SIGINT', async () => {
     // The default config says brokers: 'embedded'; make sure no outer cluster overrides it.
     const env: Record<string, string> = { KAFKA_BROKERS: '' };

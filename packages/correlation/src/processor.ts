@@ -14,7 +14,7 @@ import {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import { recordHeaders } from '@tributary/schemas';
-import { sleep } from '@tributary/sdk';
+import { sleep, withRetry } from '@tributary/sdk';
 import { changelogMessages, restoreChangelog } from './changelog.ts';
 import type { Rule } from './dsl.ts';
 import { createEngine, type Emitted } from './engine.ts';
@@ -259,12 +259,31 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       try {
         for (const topicMessages of chunks(out)) await tx.sendBatch({ topicMessages, acks: -1 });
         if (offsets) {
-          await tx.sendOffsets({
-            consumerGroupId: o.groupId,
-            topics: [
-              { topic: offsets.topic, partitions: [{ partition: offsets.partition, offset: offsets.next }] },
-            ],
-          });
+          // kafkajs 2.2.4 sends AddOffsetsToTxn without its retrier: right after the previous commit the
+          // coordinator may still be writing that transaction's markers and answers CONCURRENT_TRANSACTIONS,
+          // which the Java producer retries. Retried here too (the transaction is still open and unchanged),
+          // instead of failing the session and rebuilding the engine from the changelog.
+          await withRetry(
+            () =>
+              tx.sendOffsets({
+                consumerGroupId: o.groupId,
+                topics: [
+                  {
+                    topic: offsets.topic,
+                    partitions: [{ partition: offsets.partition, offset: offsets.next }],
+                  },
+                ],
+              }),
+            {
+              what: 'add the consumed offsets to the transaction',
+              logger,
+              signal,
+              retries: 10,
+              minTimeoutMs: 20,
+              maxTimeoutMs: 1_000,
+              shouldRetry: isConcurrentTransactions,
+            },
+          );
         }
         await tx.commit();
       } catch (err) {
@@ -363,4 +382,9 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
     await producer?.disconnect().catch(() => {});
     producer = null;
   }
+}
+
+/** The coordinator is still completing the previous transaction (error 51): retry the request. */
+function isConcurrentTransactions(err: unknown): boolean {
+  return (err as { type?: unknown } | null)?.type === 'CONCURRENT_TRANSACTIONS';
 }
