@@ -8,6 +8,7 @@ import {
   type Producer,
   type Transaction,
   type Message,
+  type KafkaMessage,
   type SASLOptions,
   type LogEntry,
 } from 'kafkajs';
@@ -194,14 +195,7 @@ export function createKafkaClient(settings: KafkaSettings, logger: Logger): Kafk
               eachBatch: async ({ batch }) => {
                 for (const m of batch.messages) {
                   if (done) return;
-                  const msg: ReadMessage = {
-                    partition: batch.partition,
-                    offset: m.offset,
-                    key: m.key ? m.key.toString('utf8') : null,
-                    value: m.value,
-                    headers: decodeHeaders(m.headers),
-                    timestamp: m.timestamp,
-                  };
+                  const msg = readMessage(batch.partition, m);
                   onMessage(msg);
                   if (isEnd(msg)) {
                     done = true;
@@ -261,15 +255,7 @@ export function createKafkaClient(settings: KafkaSettings, logger: Logger): Kafk
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
-          for (const m of batch.messages)
-            onMessage({
-              partition: batch.partition,
-              offset: m.offset,
-              key: m.key ? m.key.toString('utf8') : null,
-              value: m.value,
-              headers: decodeHeaders(m.headers),
-              timestamp: m.timestamp,
-            });
+          for (const m of batch.messages) onMessage(readMessage(batch.partition, m));
         },
       });
       return { caughtUp, stop: () => consumer.disconnect().catch(() => {}) };
@@ -296,15 +282,7 @@ export function createKafkaClient(settings: KafkaSettings, logger: Logger): Kafk
         await consumer.run({
           autoCommit: false,
           eachBatch: async ({ batch }) => {
-            for (const m of batch.messages)
-              onMessage({
-                partition: batch.partition,
-                offset: m.offset,
-                key: m.key ? m.key.toString('utf8') : null,
-                value: m.value,
-                headers: decodeHeaders(m.headers),
-                timestamp: m.timestamp,
-              });
+            for (const m of batch.messages) onMessage(readMessage(batch.partition, m));
           },
         });
         for (const s of starts) consumer.seek({ topic, ...s });
@@ -334,6 +312,17 @@ export function createKafkaClient(settings: KafkaSettings, logger: Logger): Kafk
       admin = null;
       await a?.disconnect().catch(() => {});
     },
+  };
+}
+
+function readMessage(partition: number, m: KafkaMessage): ReadMessage {
+  return {
+    partition,
+    offset: m.offset,
+    key: m.key ? m.key.toString('utf8') : null,
+    value: m.value,
+    headers: decodeHeaders(m.headers),
+    timestamp: m.timestamp,
   };
 }
 
