@@ -1,119 +1,74 @@
-// Backfill benchmark: a Hardhat chain of BENCH_BLOCKS blocks x BENCH_TXS transactions (half ETH, half
-// ERC-20 transfers) written to Kafka by the real worker (exactly-once transactions), against ethereum-etl
-// exporting the same range from the same node (blocks+transactions, receipts+logs, token transfers).
-// Run: npm run bench -w @tributary/source-ethereum   (env: BENCH_BLOCKS, BENCH_TXS, BENCH_RUNS)
-import { spawn, spawnSync } from 'node:child_process';
+// Backfill benchmark: a chain of BENCH_BLOCKS blocks x BENCH_TXS transactions (half ETH, half ERC-20
+// transfers) written to Kafka by the real worker (exactly-once transactions), against ethereum-etl
+// exporting the same range from the same node (blocks+transactions, receipts+logs, token transfers), on
+// Hardhat 2 (one JavaScript thread, no eth_getBlockReceipts) and on geth in dev mode (Go, every core,
+// eth_getBlockReceipts).
+// Run: npm run bench -w @tributary/source-ethereum
+//   env: BENCH_NODE=hardhat|geth|both (default both), BENCH_BLOCKS, BENCH_TXS, BENCH_RUNS,
+//        BENCH_CPU_PROF=DIR (the worker writes V8 CPU profiles there)
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Interface, type InterfaceAbi } from 'ethers';
+import { loadavg } from 'node:os';
 import {
-  cacheRoot,
+  benchResultsPath,
   median,
+  printTable,
   readTopic,
   spawnWorker,
+  startGeth,
   startHardhat,
   startKafka,
+  workerCli,
   writeBenchResults,
   writeConfig,
 } from '@tributary/testkit';
+import { ensureEthereumEtl, ethereumEtlVersion, runEthereumEtl, type Run } from './ethereum-etl.ts';
+import { generateOnGeth, generateOnHardhat, type Chain, type ChainShape } from './generate-chain.ts';
+import { watchPeakRss } from './peak-rss.ts';
 
-const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 2_000);
-const TXS = Number(process.env.BENCH_TXS ?? 50);
+type NodeKind = 'hardhat' | 'geth';
+const SHAPE: ChainShape = {
+  blocks: Number(process.env.BENCH_BLOCKS ?? 2_000),
+  txs: Number(process.env.BENCH_TXS ?? 50),
+};
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const here = dirname(fileURLToPath(import.meta.url));
-const ETL_VENV = join(cacheRoot(), 'ethereum-etl-venv');
+const NODES: NodeKind[] = (() => {
+  const v = process.env.BENCH_NODE ?? 'both';
+  if (v === 'both') return ['hardhat', 'geth'];
+  if (v === 'hardhat' || v === 'geth') return [v];
+  throw new Error(`BENCH_NODE must be hardhat, geth or both, not ${v}`);
+})();
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const RESULTS = 'ethereum-backfill';
 
-interface Run {
-  seconds: number;
-  peakRssMiB: number;
+interface Row {
+  name: string;
+  unit: string;
+  value: number;
+  reference: number;
+  ratio: number;
 }
 
-/** Polls a process's high-water RSS (VmHWM) until it exits. Linux only. */
-function watchRss(pid: number): { stop(): number } {
-  let peak = 0;
-  const read = () => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-    } catch {
-      /* exited */
-    }
-  };
-  const timer = setInterval(read, 100);
-  return {
-    stop: () => {
-      read();
-      clearInterval(timer);
-      return peak;
-    },
-  };
+/** What one node's part of the run measured: the figures and what they were measured under. */
+interface NodeResult {
+  at: string;
+  node: string;
+  ethereumEtl: string;
+  chainId: number;
+  chain: Chain & { blocks: number; generatedInSeconds: number };
+  loadAverage: { start: number[]; end: number[] };
+  rows: Row[];
+  runs: { tributary: Run[]; ethereumEtl: Run[] };
 }
 
-async function generateChain(url: string): Promise<{ head: number; txCount: number }> {
-  const post = async (body: unknown) =>
-    (
-      await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      })
-    ).json() as Promise<unknown>;
-  const call = async <T>(method: string, params: unknown[] = []) => {
-    const r = (await post({ jsonrpc: '2.0', id: 1, method, params })) as { result?: T; error?: unknown };
-    if (r.error) throw new Error(`${method}: ${JSON.stringify(r.error)}`);
-    return r.result as T;
-  };
-  const accounts = await call<string[]>('eth_accounts');
-  const art = JSON.parse(readFileSync(join(here, '..', 'test', 'contracts', 'TestToken.json'), 'utf8')) as {
-    abi: InterfaceAbi;
-    bytecode: string;
-  };
-  const token = new Interface(art.abi);
-  const deployTx = await call<string>('eth_sendTransaction', [
-    { from: accounts[0], data: art.bytecode + token.encodeDeploy([10n ** 30n]).slice(2), gas: '0x2dc6c0' },
-  ]);
-  const tokenAddress = (await call<{ contractAddress: string }>('eth_getTransactionReceipt', [deployTx]))
-    .contractAddress;
-  await call('evm_setAutomine', [false]);
-  for (let b = 0; b < BLOCKS; b++) {
-    const batch = Array.from({ length: TXS }, (_, i) => ({
-      jsonrpc: '2.0',
-      id: i,
-      method: 'eth_sendTransaction',
-      params: [
-        i % 2 === 0
-          ? {
-              from: accounts[1 + (i % 9)],
-              to: accounts[10 + (i % 10)],
-              value: `0x${(1_000 + b * TXS + i).toString(16)}`,
-              gas: '0x5208',
-            }
-          : {
-              from: accounts[0],
-              to: tokenAddress,
-              data: token.encodeFunctionData('transfer', [accounts[10 + (i % 10)], BigInt(b * TXS + i + 1)]),
-              gas: '0x186a0',
-            },
-      ],
-    }));
-    const res = (await post(batch)) as { error?: unknown }[];
-    const failed = res.find((r) => r.error);
-    if (failed) throw new Error(`eth_sendTransaction: ${JSON.stringify(failed.error)}`);
-    await call('evm_mine');
-    if ((b + 1) % 500 === 0) console.log(`  generated ${b + 1}/${BLOCKS} blocks`);
-  }
-  const head = Number(await call<string>('eth_blockNumber'));
-  return { head, txCount: 1 + BLOCKS * TXS };
-}
-
+/** One backfill of blocks 0..head through the worker CLI; process start to exit. */
 async function runTributary(
   brokers: string[],
   url: string,
-  head: number,
-  verify: number | null,
+  chainId: number,
+  chain: Chain,
+  verify: boolean,
 ): Promise<Run> {
   const id = randomUUID().slice(0, 8);
   const prefix = `b${id}.`;
@@ -126,190 +81,169 @@ async function runTributary(
         name: `eth-${id}`,
         type: 'ethereum',
         batch: { maxRecords: 5_000, maxMs: 1_000 },
-        config: { url, chainId: 31337, finality: 'latest', startBlock: 0, endBlock: head },
+        config: { url, chainId, finality: 'latest', startBlock: 0, endBlock: chain.head },
       },
     ],
   });
   const started = performance.now();
-  const w = spawnWorker(file, { env: { LOG_LEVEL: 'warn' } });
-  const rss = watchRss(w.child.pid!);
+  const w = CPU_PROF ? profiledWorker(file, CPU_PROF) : spawnWorker(file, { env: { LOG_LEVEL: 'warn' } });
+  const rss = watchPeakRss(w.child.pid!);
   const code = await w.exited;
   const seconds = (performance.now() - started) / 1000;
   const peakRssMiB = rss.stop();
   if (code !== 0) throw new Error(`worker exited with ${code}:\n${w.output().slice(-3000)}`);
-  if (verify !== null) {
+  if (verify) {
     // Exactly once: every transaction committed, none twice.
     const txs = await readTopic(brokers, `${prefix}chain.transactions`, { timeoutMs: 300_000 });
     const hashes = new Set(txs.map((m) => (JSON.parse(m.value!) as { hash: string }).hash));
-    if (txs.length !== verify || hashes.size !== verify)
+    if (txs.length !== chain.txCount || hashes.size !== chain.txCount)
       throw new Error(
-        `expected ${verify} transactions exactly once, read ${txs.length} (${hashes.size} distinct)`,
+        `expected ${chain.txCount} transactions exactly once, read ${txs.length} (${hashes.size} distinct)`,
       );
-    console.log(`  verified: ${verify} transactions exactly once in ${prefix}chain.transactions`);
+    console.log(`  verified: ${chain.txCount} transactions exactly once in ${prefix}chain.transactions`);
   }
   return { seconds, peakRssMiB };
 }
 
-function ensureEthereumEtl(): string {
-  const bin = join(ETL_VENV, 'bin', 'ethereumetl');
-  if (existsSync(bin)) return bin;
-  // ethereum-etl 2.x pins eth-abi 2 / parsimonious 0.8, which need Python <= 3.10.
-  const python = ['python3.10', 'python3.9', 'python3.8'].find(have);
-  if (!python)
-    throw new Error(
-      `ethereum-etl needs Python <= 3.10 (parsimonious 0.8 uses inspect.getargspec); create ${ETL_VENV} by hand: python3.10 -m venv ${ETL_VENV} && ${ETL_VENV}/bin/pip install ethereum-etl`,
-    );
-  run(python, ['-m', 'venv', ETL_VENV]);
-  run(join(ETL_VENV, 'bin', 'pip'), ['install', '-q', 'ethereum-etl']);
-  return bin;
+/** The worker CLI as spawnWorker starts it, with V8's CPU profiler on (a flag NODE_OPTIONS refuses). */
+function profiledWorker(file: string, dir: string) {
+  const child = spawn(
+    process.execPath,
+    [
+      `--cpu-prof`,
+      `--cpu-prof-dir=${dir}`,
+      '--import',
+      'tsx',
+      workerCli(),
+      'run',
+      '--config',
+      file,
+      '--no-progress',
+    ],
+    { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => (out = (out + d.toString('utf8')).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => out };
 }
 
-function have(cmd: string): boolean {
-  return spawnSync(cmd, ['--version']).status === 0;
+async function clientVersion(url: string): Promise<string> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'web3_clientVersion', params: [] }),
+  });
+  return ((await res.json()) as { result: string }).result;
 }
 
-function run(cmd: string, args: string[]): void {
-  const { status, stderr } = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${stderr.slice(-2000)}`);
-}
-
-async function runEtlStep(bin: string, args: string[]): Promise<number> {
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-4000)));
-  const rss = watchRss(child.pid!);
-  const code = await new Promise<number | null>((r) => child.on('exit', r));
-  const peak = rss.stop();
-  if (code !== 0) throw new Error(`ethereumetl ${args[0]} exited with ${code}:\n${err}`);
-  return peak;
-}
-
-async function runEthereumEtl(bin: string, url: string, head: number): Promise<Run> {
-  const dir = mkdtempSync(join(tmpdir(), 'tributary-etl-'));
-  try {
-    const started = performance.now();
-    const peaks = [
-      await runEtlStep(bin, [
-        'export_blocks_and_transactions',
-        '-s',
-        '0',
-        '-e',
-        String(head),
-        '-p',
-        url,
-        '--blocks-output',
-        join(dir, 'blocks.csv'),
-        '--transactions-output',
-        join(dir, 'txs.csv'),
-      ]),
-      await runEtlStep(bin, [
-        'extract_csv_column',
-        '-i',
-        join(dir, 'txs.csv'),
-        '-c',
-        'hash',
-        '-o',
-        join(dir, 'hashes.txt'),
-      ]),
-      await runEtlStep(bin, [
-        'export_receipts_and_logs',
-        '--transaction-hashes',
-        join(dir, 'hashes.txt'),
-        '-p',
-        url,
-        '--receipts-output',
-        join(dir, 'receipts.csv'),
-        '--logs-output',
-        join(dir, 'logs.csv'),
-      ]),
-      await runEtlStep(bin, [
-        'extract_token_transfers',
-        '--logs',
-        join(dir, 'logs.csv'),
-        '--output',
-        join(dir, 'transfers.csv'),
-      ]),
-    ];
-    const seconds = (performance.now() - started) / 1000;
-    const lines = readFileSync(join(dir, 'txs.csv'), 'utf8').trim().split('\n').length - 1;
-    if (lines !== BLOCKS * TXS + 1)
-      throw new Error(`ethereum-etl exported ${lines} transactions, expected ${BLOCKS * TXS + 1}`);
-    return { seconds, peakRssMiB: Math.max(...peaks) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+async function startNode(kind: NodeKind) {
+  if (kind === 'hardhat') {
+    const node = await startHardhat({ blockGasLimit: 100_000_000 });
+    return { ...node, generate: () => generateOnHardhat(node.url, SHAPE) };
   }
+  const node = await startGeth();
+  return { ...node, generate: () => generateOnGeth(node, SHAPE) };
+}
+
+async function benchNode(kind: NodeKind, brokers: string[], etl: string): Promise<NodeResult> {
+  console.log(`\n== ${kind} ==`);
+  const node = await startNode(kind);
+  try {
+    const t0 = performance.now();
+    const chain = await node.generate();
+    const generatedInSeconds = Math.round((performance.now() - t0) / 100) / 10;
+    console.log(
+      `chain: blocks 0..${chain.head}, ${chain.txCount} transactions (generated in ${generatedInSeconds} s)`,
+    );
+    const start = loadavg().map(round);
+    // Alternating, so a change in the machine's load (it is shared) hits both sides alike.
+    const ours: Run[] = [];
+    const theirs: Run[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      ours.push(await runTributary(brokers, node.url, node.chainId, chain, i === 0));
+      console.log(`  tributary run ${i + 1}: ${fmt(ours.at(-1)!)}`);
+      theirs.push(await runEthereumEtl(etl, node.url, chain.head, chain.txCount));
+      console.log(`  ethereum-etl run ${i + 1}: ${fmt(theirs.at(-1)!)}`);
+    }
+    const end = loadavg().map(round);
+    return {
+      at: new Date().toISOString(),
+      node: await clientVersion(node.url),
+      ethereumEtl: ethereumEtlVersion(),
+      chainId: node.chainId,
+      chain: { ...chain, blocks: chain.head + 1, generatedInSeconds },
+      loadAverage: { start, end },
+      rows: rows(chain, ours, theirs),
+      runs: { tributary: ours.map(roundRun), ethereumEtl: theirs.map(roundRun) },
+    };
+  } finally {
+    await node.close();
+  }
+}
+
+function rows(chain: Chain, ours: Run[], theirs: Run[]): Row[] {
+  const [sOurs, sTheirs] = [median(ours.map((r) => r.seconds)), median(theirs.map((r) => r.seconds))];
+  const blocks = chain.head + 1;
+  return [
+    { name: 'blocks/s (median)', unit: 'blocks/s', value: blocks / sOurs, reference: blocks / sTheirs },
+    { name: 'tx/s (median)', unit: 'tx/s', value: chain.txCount / sOurs, reference: chain.txCount / sTheirs },
+    {
+      name: 'peak RSS (median)',
+      unit: 'MiB',
+      value: median(ours.map((r) => r.peakRssMiB)),
+      reference: median(theirs.map((r) => r.peakRssMiB)),
+    },
+  ].map((r) => ({
+    ...r,
+    value: round(r.value),
+    reference: round(r.reference),
+    ratio: round(r.value / r.reference),
+  }));
+}
+
+/** Results of nodes not run this time stay in the file (e.g. BENCH_NODE=geth keeps Hardhat's). */
+function previousResults(): Record<string, unknown> {
+  const file = benchResultsPath(RESULTS);
+  if (!existsSync(file)) return {};
+  const old = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  if (Array.isArray(old))
+    return { hardhat: { rows: old, note: 'an earlier run, before load and runs were recorded' } };
+  return ((old as { nodes?: Record<string, unknown> }).nodes ?? {}) as Record<string, unknown>;
 }
 
 async function main() {
   console.log(
-    `ethereum backfill benchmark: ${BLOCKS} blocks x ${TXS} txs, ${RUNS} runs each (home ${homedir()})`,
+    `ethereum backfill benchmark: ${SHAPE.blocks} blocks x ${SHAPE.txs} txs on ${NODES.join(' and ')}, ${RUNS} runs each; load average ${loadavg().map(round).join(' ')}`,
   );
   const etl = ensureEthereumEtl();
   const kafka = await startKafka();
-  const node = await startHardhat({ blockGasLimit: 100_000_000 });
+  const results: Partial<Record<NodeKind, NodeResult>> = {};
   try {
-    const t0 = performance.now();
-    const { head, txCount } = await generateChain(node.url);
-    console.log(
-      `chain: blocks 0..${head}, ${txCount} transactions (generated in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
-    );
-
-    const ours: Run[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      ours.push(await runTributary(kafka.brokers, node.url, head, i === 0 ? txCount : null));
-      console.log(
-        `  tributary run ${i + 1}: ${ours.at(-1)!.seconds.toFixed(2)} s, peak RSS ${ours.at(-1)!.peakRssMiB.toFixed(0)} MiB`,
-      );
-    }
-    const theirs: Run[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      theirs.push(await runEthereumEtl(etl, node.url, head));
-      console.log(
-        `  ethereum-etl run ${i + 1}: ${theirs.at(-1)!.seconds.toFixed(2)} s, peak RSS ${theirs.at(-1)!.peakRssMiB.toFixed(0)} MiB`,
-      );
-    }
-
-    const blocks = head + 1;
-    const [sOurs, sTheirs] = [median(ours.map((r) => r.seconds)), median(theirs.map((r) => r.seconds))];
-    const rows = [
-      {
-        name: 'ethereum backfill blocks/s (median)',
-        unit: 'blocks/s',
-        value: blocks / sOurs,
-        reference: blocks / sTheirs,
-      },
-      {
-        name: 'ethereum backfill tx/s (median)',
-        unit: 'tx/s',
-        value: txCount / sOurs,
-        reference: txCount / sTheirs,
-      },
-      {
-        name: 'ethereum backfill peak RSS (median)',
-        unit: 'MiB',
-        value: median(ours.map((r) => r.peakRssMiB)),
-        reference: median(theirs.map((r) => r.peakRssMiB)),
-      },
-    ].map((r) => ({
-      ...r,
-      value: round(r.value),
-      reference: round(r.reference),
-      ratio: round(r.value / r.reference),
-    }));
-
-    console.log(
-      '\n| metric | tributary (Kafka, exactly-once) | ethereum-etl 2.x (CSV files) | ratio |\n|---|---|---|---|',
-    );
-    for (const r of rows)
-      console.log(`| ${r.name} | ${r.value} ${r.unit} | ${r.reference} ${r.unit} | ${r.ratio}x |`);
-    console.log();
-    writeBenchResults('ethereum-backfill', rows);
+    for (const kind of NODES) results[kind] = await benchNode(kind, kafka.brokers, etl);
   } finally {
-    await node.close();
     await kafka.close();
   }
+
+  for (const [kind, r] of Object.entries(results)) {
+    console.log(
+      `\n${kind} (${r.node}), ${r.chain.blocks} blocks, ${r.chain.txCount} transactions; load average ${r.loadAverage.start.join(' ')} -> ${r.loadAverage.end.join(' ')}`,
+    );
+    printTable([
+      ['metric', 'tributary (Kafka, exactly-once)', `ethereum-etl ${r.ethereumEtl} (CSV)`, 'ratio'],
+      ...r.rows.map((x) => [x.name, `${x.value} ${x.unit}`, `${x.reference} ${x.unit}`, `${x.ratio}x`]),
+    ]);
+  }
+  console.log();
+  writeBenchResults(RESULTS, {
+    benchmark: RESULTS,
+    shape: { blocksGenerated: SHAPE.blocks, txsPerBlock: SHAPE.txs, runs: RUNS },
+    nodes: { ...previousResults(), ...results },
+  });
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+const roundRun = (r: Run): Run => ({ seconds: round(r.seconds), peakRssMiB: round(r.peakRssMiB) });
+const fmt = (r: Run) => `${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`;
 
 await main();

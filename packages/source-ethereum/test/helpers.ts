@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ContractFactory,
+  Interface,
   JsonRpcProvider,
   type BaseContract,
   type InterfaceAbi,
@@ -112,4 +113,36 @@ export function driver(url: string) {
 
 export async function rpc<T>(provider: JsonRpcProvider, method: string, params: unknown[] = []): Promise<T> {
   return (await provider.send(method, params)) as T;
+}
+
+/** Mines one Hardhat block holding `n` transactions, alternating ETH transfers (from accounts 1-3) and
+ * ERC-20 transfers of `token` (from account 0) to accounts 4-7; `salt` makes values, and so hashes, unique. */
+export async function mineHardhatBlock(
+  eth: JsonRpcProvider,
+  accounts: string[],
+  token: string,
+  n: number,
+  salt: number,
+): Promise<void> {
+  const erc20 = new Interface(artifact('TestToken').abi);
+  await rpc(eth, 'evm_setAutomine', [false]);
+  const txs = Array.from({ length: n }, (_, i) => {
+    const to = accounts[4 + ((salt + i) % 4)]!;
+    return i % 2 === 0
+      ? {
+          from: accounts[1 + ((salt + i) % 3)]!,
+          to,
+          value: `0x${(1_000_000 + salt * 10 + i).toString(16)}`,
+          gas: '0x5208',
+        }
+      : {
+          from: accounts[0]!,
+          to: token,
+          data: erc20.encodeFunctionData('transfer', [to, BigInt(salt * 10 + i + 1)]),
+          gas: '0x186a0',
+        };
+  });
+  await Promise.all(txs.map((tx) => rpc(eth, 'eth_sendTransaction', [tx])));
+  await rpc(eth, 'evm_mine');
+  await rpc(eth, 'evm_setAutomine', [true]);
 }

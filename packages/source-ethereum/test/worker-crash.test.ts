@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Interface } from 'ethers';
 import {
   crashLoop,
   readTopic,
@@ -15,7 +14,7 @@ import {
   type TopicMessage,
 } from '@tributary/testkit';
 import { validateRecord } from '@tributary/schemas';
-import { artifact, deploy, driver, rpc } from './helpers.ts';
+import { deploy, driver, mineHardhatBlock, rpc } from './helpers.ts';
 
 const brokers = inject('kafkaBrokers');
 let node: HardhatNode;
@@ -53,31 +52,8 @@ async function latencyProxy(target: string, delayMs: number) {
     close: () => new Promise<void>((r) => server.close(() => r())),
   });
 }
-const erc20 = new Interface(artifact('TestToken').abi);
-
 /** Mines one block holding `n` transactions, alternating ETH and ERC-20 transfers between accounts. */
-async function mineBlock(n: number, salt: number) {
-  await rpc(eth, 'evm_setAutomine', [false]);
-  const txs = Array.from({ length: n }, (_, i) => {
-    const to = accounts[4 + ((salt + i) % 4)]!;
-    return i % 2 === 0
-      ? {
-          from: accounts[1 + ((salt + i) % 3)]!,
-          to,
-          value: `0x${(1_000_000 + salt * 10 + i).toString(16)}`,
-          gas: '0x5208',
-        }
-      : {
-          from: accounts[0]!,
-          to: token,
-          data: erc20.encodeFunctionData('transfer', [to, BigInt(salt * 10 + i + 1)]),
-          gas: '0x186a0',
-        };
-  });
-  await Promise.all(txs.map((tx) => rpc(eth, 'eth_sendTransaction', [tx])));
-  await rpc(eth, 'evm_mine');
-  await rpc(eth, 'evm_setAutomine', [true]);
-}
+const mineBlock = (n: number, salt: number) => mineHardhatBlock(eth, accounts, token, n, salt);
 
 beforeAll(async () => {
   node = await startHardhat();

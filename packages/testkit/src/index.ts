@@ -30,6 +30,17 @@ export {
 export { startBtcd, btcdBinary, DEFAULT_BTCD_VERSION, type BtcdNode, type StartBtcdOptions } from './btcd.ts';
 export type {} from './vitest-context.ts';
 export { startHardhat, type HardhatNode, type StartHardhatOptions } from './hardhat.ts';
+export {
+  startGeth,
+  gethBinary,
+  sendInOneBlock,
+  DEFAULT_GETH_VERSION,
+  GETH_DEV_ACCOUNT,
+  GETH_DEV_KEY,
+  type GethNode,
+  type StartGethOptions,
+  type DevTransaction,
+} from './geth.ts';
 export { describeSourceConformance, type ConformanceSetup } from './conformance.ts';
 export * from './venues/index.ts';
 export * from './crm/hubspot/index.ts';
