@@ -2,16 +2,12 @@
 // started on free loopback ports with a temp datadir. btcd speaks Bitcoin Core's JSON-RPC dialect for
 // the calls sources use (getblockcount, getblockhash, getblock <hash> 0, getrawtransaction <txid> 0),
 // and mines on demand with `generate` once it has a `--miningaddr`.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { cacheRoot, MissingToolError } from './maven.ts';
+import { goBinary } from './go-install.ts';
 import { freePort } from './ports.ts';
-import { stopProcessGroup } from './process-group.ts';
-
-const run = promisify(execFile);
+import { spawnWatched, stopProcessGroup } from './process-group.ts';
 
 /** Pinned: btcd's RPC behaviour (errors, verbosity types) differs between releases. */
 export const DEFAULT_BTCD_VERSION = 'v0.24.2';
@@ -46,38 +42,8 @@ export interface BtcdNode {
 }
 
 /** Path of the btcd binary, building it on first use (a few minutes on 2 cores; cached after). */
-export async function btcdBinary(version = DEFAULT_BTCD_VERSION): Promise<string> {
-  const gobin = join(cacheRoot(), 'go-bin', `btcd-${version}`);
-  const bin = join(gobin, 'btcd');
-  if (existsSync(bin)) return bin;
-  try {
-    await run('go', ['version'], { timeout: 30_000 });
-  } catch {
-    throw new MissingToolError(
-      'Cannot build btcd: Go (`go`) not found on PATH. Install Go 1.22+ (https://go.dev/dl/).',
-    );
-  }
-  mkdirSync(join(cacheRoot(), 'go-bin'), { recursive: true });
-  // Build into a temp folder and rename: a crash or a concurrent build never leaves half a binary.
-  const work = mkdtempSync(join(cacheRoot(), 'go-bin', 'build-'));
-  try {
-    await run('go', ['install', `github.com/btcsuite/btcd@${version}`], {
-      env: { ...process.env, GOBIN: work },
-      timeout: 20 * 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    mkdirSync(gobin, { recursive: true });
-    if (!existsSync(bin)) renameSync(join(work, 'btcd'), bin);
-  } catch (err) {
-    const e = err as { stderr?: string };
-    throw new Error(
-      `go install github.com/btcsuite/btcd@${version} failed: ${(e.stderr ?? String(err)).slice(-2000)}`,
-      { cause: err },
-    );
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return bin;
+export function btcdBinary(version = DEFAULT_BTCD_VERSION): Promise<string> {
+  return goBinary({ name: 'btcd', pkg: 'github.com/btcsuite/btcd', version, goVersion: '1.22+' });
 }
 
 export async function startBtcd(opts: StartBtcdOptions): Promise<BtcdNode> {
@@ -105,20 +71,7 @@ export async function startBtcd(opts: StartBtcdOptions): Promise<BtcdNode> {
     ...(opts.connect ?? []).map((p) => `--connect=${p}`),
     ...(opts.extraArgs ?? []),
   ];
-  const out = createWriteStream(logFile, { flags: 'a' });
-  // As for Kafka: the wrapper kills btcd when our stdin closes, so a SIGKILLed test run leaves no node.
-  const script =
-    'exec 3<&0; "$0" "$@" </dev/null & j=$!; trap "kill $j 2>/dev/null; wait $j; exit 143" TERM INT; ' +
-    '(cat <&3 >/dev/null; kill $j 2>/dev/null) & wait $j';
-  const child: ChildProcess = spawn('bash', ['-c', script, bin, ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
-  });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
-  child.unref();
-  for (const s of [child.stdin, child.stdout, child.stderr])
-    (s as unknown as { unref?: () => void } | null)?.unref?.();
+  const child = spawnWatched(bin, args, logFile);
 
   const rpcUrl = `http://127.0.0.1:${rpcPort}`;
   const auth = 'Basic ' + Buffer.from(`${rpcUser}:${rpcPass}`).toString('base64');
@@ -139,7 +92,6 @@ export async function startBtcd(opts: StartBtcdOptions): Promise<BtcdNode> {
     if (closed) return;
     closed = true;
     await stopProcessGroup(child, { signal: 'SIGKILL' });
-    out.end();
     rmSync(dir, { recursive: true, force: true });
   };
 

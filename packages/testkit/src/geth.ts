@@ -2,16 +2,12 @@
 // `go install` into the tributary cache (like btcd) and started on free loopback ports with a temp datadir.
 // Unlike Hardhat it answers `eth_getBlockReceipts`, serves requests on every core, and keeps side-chain
 // blocks after a reorg (by hash, with their receipts), so a reorg while a connector is down can be retracted.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { cacheRoot, MissingToolError } from './maven.ts';
+import { goBinary } from './go-install.ts';
 import { freePort } from './ports.ts';
-import { stopProcessGroup } from './process-group.ts';
-
-const run = promisify(execFile);
+import { spawnWatched, stopProcessGroup } from './process-group.ts';
 
 /** Pinned: dev mode (simulated beacon, `dev_` API) changes between releases. Builds with Go 1.24+. */
 export const DEFAULT_GETH_VERSION = 'v1.17.10';
@@ -56,63 +52,17 @@ export interface GethNode {
 
 /** Path of the geth binary, building it on first use (about 4 minutes on 2 cores with an empty Go module
  * and build cache; cached by version after). */
-export async function gethBinary(
+export function gethBinary(
   version = DEFAULT_GETH_VERSION,
-  onProgress: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  onProgress?: (line: string) => void,
 ): Promise<string> {
-  const dir = join(cacheRoot(), 'go-bin', `geth-${version}`);
-  const bin = join(dir, 'geth');
-  if (existsSync(bin)) return bin;
-  try {
-    await run('go', ['version'], { timeout: 30_000 });
-  } catch {
-    throw new MissingToolError(
-      `Cannot build geth ${version}: Go (\`go\`) not found on PATH. Install Go 1.24+ (https://go.dev/dl/).`,
-    );
-  }
-  mkdirSync(join(cacheRoot(), 'go-bin'), { recursive: true });
-  // Build into a temp folder and rename: a crash or a concurrent build never leaves half a binary.
-  const work = mkdtempSync(join(cacheRoot(), 'go-bin', 'build-'));
-  const pkg = `github.com/ethereum/go-ethereum/cmd/geth@${version}`;
-  const started = Date.now();
-  onProgress(`testkit: building geth ${version} (go install ${pkg}); first use only, a few minutes`);
-  // A heartbeat, so a long silent compile is not mistaken for a hang.
-  const heartbeat = setInterval(
-    () => onProgress(`testkit: still building geth (${Math.round((Date.now() - started) / 1000)} s)`),
-    30_000,
-  );
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('go', ['install', pkg], {
-        env: { ...process.env, GOBIN: work },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let tail = '';
-      let partial = '';
-      child.stderr.on('data', (d: Buffer) => {
-        const text = partial + d.toString('utf8');
-        const lines = text.split('\n');
-        partial = lines.pop()!;
-        for (const l of lines) if (l.trim()) onProgress(`testkit: ${l}`);
-        tail = (tail + d.toString('utf8')).slice(-4000);
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30 * 60_000);
-      child.on('error', reject);
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (code === 0) resolve();
-        else
-          reject(new Error(`go install ${pkg} failed (${signal ?? `exit ${code}`}): ${tail.slice(-2000)}`));
-      });
-    });
-    mkdirSync(dir, { recursive: true });
-    if (!existsSync(bin)) renameSync(join(work, 'geth'), bin);
-    onProgress(`testkit: built geth ${version} in ${Math.round((Date.now() - started) / 1000)} s: ${bin}`);
-  } finally {
-    clearInterval(heartbeat);
-    rmSync(work, { recursive: true, force: true });
-  }
-  return bin;
+  return goBinary({
+    name: 'geth',
+    pkg: 'github.com/ethereum/go-ethereum/cmd/geth',
+    version,
+    goVersion: '1.24+',
+    ...(onProgress ? { onProgress } : {}),
+  });
 }
 
 /** Starts `geth --dev` with on-demand sealing (`--dev.period 0`: a block as soon as transactions are
@@ -150,20 +100,7 @@ export async function startGeth(opts: StartGethOptions = {}): Promise<GethNode> 
     '--verbosity=2',
     ...(opts.extraArgs ?? []),
   ];
-  const out = createWriteStream(logFile, { flags: 'a' });
-  // As for btcd: the wrapper kills geth when our stdin closes, so a SIGKILLed test run leaves no node.
-  const script =
-    'exec 3<&0; "$0" "$@" </dev/null & j=$!; trap "kill $j 2>/dev/null; wait $j; exit 143" TERM INT; ' +
-    '(cat <&3 >/dev/null; kill $j 2>/dev/null) & wait $j';
-  const child: ChildProcess = spawn('bash', ['-c', script, bin, ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
-  });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
-  child.unref();
-  for (const s of [child.stdin, child.stdout, child.stderr])
-    (s as unknown as { unref?: () => void } | null)?.unref?.();
+  const child = spawnWatched(bin, args, logFile);
 
   const url = `http://127.0.0.1:${httpPort}`;
   let id = 0;
@@ -184,7 +121,6 @@ export async function startGeth(opts: StartGethOptions = {}): Promise<GethNode> 
     closed = true;
     // The datadir is thrown away: no need for geth's orderly shutdown.
     await stopProcessGroup(child, { signal: 'SIGKILL' });
-    out.end();
     rmSync(dir, { recursive: true, force: true });
   };
 

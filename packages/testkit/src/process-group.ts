@@ -1,4 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 
 /** Stops a child started with `detached: true` (its own process group): `signal` to the whole group,
  * SIGKILL after `graceMs`, and resolves once the child has exited. A no-op when it already has. */
@@ -19,4 +20,25 @@ export async function stopProcessGroup(
   const timer = setTimeout(() => kill('SIGKILL'), opts.graceMs ?? 5_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** Starts `bin args` in its own process group (for `stopProcessGroup`) with stdout and stderr appended to
+ * `logFile`, under a shell wrapper that kills it when our stdin closes: a test run that is SIGKILLed
+ * leaves no node behind. Nothing of it keeps the event loop alive. */
+export function spawnWatched(bin: string, args: string[], logFile: string): ChildProcess {
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const script =
+    'exec 3<&0; "$0" "$@" </dev/null & j=$!; trap "kill $j 2>/dev/null; wait $j; exit 143" TERM INT; ' +
+    '(cat <&3 >/dev/null; kill $j 2>/dev/null) & wait $j';
+  const child = spawn('bash', ['-c', script, bin, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  child.on('exit', () => out.end());
+  child.unref();
+  for (const s of [child.stdin, child.stdout, child.stderr])
+    (s as unknown as { unref?: () => void } | null)?.unref?.();
+  return child;
 }
