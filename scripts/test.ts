@@ -28,7 +28,7 @@ if (checks === 0) {
   const kafka = process.env.KAFKA_BROKERS ? null : await startKafka();
   if (kafka) process.env.KAFKA_BROKERS = kafka.brokers.join(',');
   try {
-    tests = turbo(['test', '--concurrency=1', '--force']);
+    tests = turbo(['test', '--concurrency=2', '--force']);
   } finally {
     await kafka?.close();
   }
