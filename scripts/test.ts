@@ -1,5 +1,6 @@
-// `npm test`: typecheck and lint every package, then run every package's tests (one package at a time:
-// they start real services on a two-core machine), then print one closing line summed over all of them.
+// `npm test`: typecheck and lint every package, then run every package's tests (two packages at a time:
+// they start real services and mostly wait on them; within a package, files run one at a time), then
+// print one closing line summed over all of them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
