@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { backtestTopics } from './backtest.ts';
-import { identityOf, loadConfig, rulesOf, topicsOf } from './config.ts';
+import { identityOf, loadConfig, processorOptionsOf, rulesOf, topicsOf } from './config.ts';
 import { runProcessor } from './processor.ts';
 import { band } from './dsl.ts';
 import { loadWatchlist } from './watchlist.ts';
@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig(values.config);
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid } });
-  const { inputs, outputs } = topicsOf(config);
+  const { inputs } = topicsOf(config);
   let rules = rulesOf(config);
   const controller = new AbortController();
   for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => controller.abort(new Error(s)));
@@ -60,25 +60,7 @@ async function main(argv: string[]): Promise<number> {
         );
       return 0;
     case 'run':
-      await runProcessor({
-        brokers: config.brokers,
-        clientId: config.clientId,
-        groupId: config.groupId,
-        ...(config.transactionalId ? { transactionalId: config.transactionalId } : {}),
-        inputs,
-        outputs,
-        outputPartitions: config.outputPartitions,
-        rules,
-        identity: identityOf(config),
-        watchlistFiles: config.watchlists,
-        ...(config.watchlistPollMs ? { watchlistPollMs: config.watchlistPollMs } : {}),
-        allowedLateness: config.allowedLateness,
-        transactionTimeoutMs: config.transactionTimeoutMs,
-        sessionTimeoutMs: config.sessionTimeoutMs,
-        maxBytesPerPartition: config.maxBytesPerPartition,
-        logger,
-        signal: controller.signal,
-      });
+      await runProcessor(processorOptionsOf(config, { logger, signal: controller.signal }));
       logger.info('processor stopped');
       return 0;
     case 'backtest': {

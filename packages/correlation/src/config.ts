@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_INPUT_TOPICS, type InputTopics } from './events.ts';
 import { identityConfig, DEFAULT_IDENTITY } from './identity.ts';
-import type { OutputTopics } from './processor.ts';
+import type { OutputTopics, ProcessorOptions } from './processor.ts';
 import type { Mode, Rule } from './dsl.ts';
 import { catalogue, type CatalogueParams } from './rules/index.ts';
 import { ms } from './time.ts';
@@ -90,4 +90,29 @@ export function rulesOf(c: CorrelationConfig): Rule[] {
 
 export function identityOf(c: CorrelationConfig) {
   return c.identity ?? DEFAULT_IDENTITY;
+}
+
+/** What `runProcessor` takes for this config: its topics, the catalogue with the config's parameters and
+ * modes, and its settings; the caller adds the logger, the stop signal and a commit callback. */
+export function processorOptionsOf(
+  c: CorrelationConfig,
+  run: Pick<ProcessorOptions, 'logger' | 'signal' | 'onCommit'>,
+): ProcessorOptions {
+  return {
+    brokers: c.brokers,
+    clientId: c.clientId,
+    groupId: c.groupId,
+    ...(c.transactionalId ? { transactionalId: c.transactionalId } : {}),
+    ...topicsOf(c),
+    outputPartitions: c.outputPartitions,
+    rules: rulesOf(c),
+    identity: identityOf(c),
+    watchlistFiles: c.watchlists,
+    ...(c.watchlistPollMs ? { watchlistPollMs: c.watchlistPollMs } : {}),
+    allowedLateness: c.allowedLateness,
+    transactionTimeoutMs: c.transactionTimeoutMs,
+    sessionTimeoutMs: c.sessionTimeoutMs,
+    maxBytesPerPartition: c.maxBytesPerPartition,
+    ...run,
+  };
 }

@@ -70,5 +70,12 @@ export { alertId } from './alert-id.ts';
 export { ms, type Duration } from './time.ts';
 export { runProcessor, type ProcessorOptions, type OutputTopics } from './processor.ts';
 export { backtestEvents, backtestTopics, type BacktestOptions, type BacktestResult } from './backtest.ts';
-export { correlationConfig, loadConfig, rulesOf, topicsOf, type CorrelationConfig } from './config.ts';
+export {
+  correlationConfig,
+  loadConfig,
+  processorOptionsOf,
+  rulesOf,
+  topicsOf,
+  type CorrelationConfig,
+} from './config.ts';
 export * from './rules/index.ts';
