@@ -8,14 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { rulesOf, runProcessor, topicsOf, DEFAULT_IDENTITY } from '@tributary/correlation';
+import { processorOptionsOf, runProcessor, topicsOf } from '@tributary/correlation';
 import {
-  createDashboard,
-  createMetrics,
   parseConfig,
   resolveConnectors,
-  startHttp,
-  startWorker,
+  startServedWorker,
+  type ServedWorker,
   type TaskStatus,
 } from '@tributary/runtime';
 import { errorMessage, sleep, type Logger } from '@tributary/sdk';
@@ -87,7 +85,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   let trafficDone: Promise<unknown> = Promise.resolve();
   let storyDone: Promise<unknown> = Promise.resolve();
   let workerDone: Promise<unknown> = Promise.resolve();
-  let dashboardDone: Promise<unknown> = Promise.resolve();
+  let closeServed: () => Promise<void> = async () => {};
   let processorDone: Promise<unknown> = Promise.resolve();
   let status: () => TaskStatus[] = () => [];
   let processorState = 'starting';
@@ -133,42 +131,25 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
       workerConfig({ services: s, prefix, http: { host: o.httpHost, port: o.httpPort } }),
     );
     const connectors = await resolveConnectors(cfg, fileURLToPath(import.meta.url));
-    const metrics = createMetrics({ worker: 'demo' });
-    const workerLog = log.child({ worker: 'demo' });
-    // The web dashboard, wired as `tributary run` wires it; it stops with the worker.
-    const dashboard = cfg.worker.http
-      ? createDashboard({ config: cfg, metrics, logger: workerLog, signal: workerStop.signal })
-      : null;
-    dashboardDone = dashboard?.done ?? Promise.resolve();
-    const worker = startWorker({
-      config: cfg,
-      connectors,
-      logger: workerLog,
-      metrics,
-      signal: workerStop.signal,
-      workerId: 'demo',
-      ...(dashboard ? { onCommit: dashboard.onCommit } : {}),
-    });
+    let served: ServedWorker;
+    try {
+      served = await startServedWorker({
+        config: cfg,
+        connectors,
+        logger: log.child({ worker: 'demo' }),
+        signal: workerStop.signal,
+        workerId: 'demo',
+      });
+    } catch (err) {
+      throw new Error(`${errorMessage(err)}; pass --http-port to use another port`, { cause: err });
+    }
+    const { worker, metrics } = served;
+    http = served.http;
+    closeServed = served.close;
     status = worker.status;
     workerDone = worker.done;
-    if (cfg.worker.http) {
-      try {
-        http = await startHttp({
-          ...cfg.worker.http,
-          metrics,
-          status: worker.status,
-          unhealthyAfterMs: cfg.worker.unhealthyAfterMs,
-          control: worker.control,
-          ...(dashboard ? { dashboard } : {}),
-        });
-      } catch (err) {
-        throw new Error(
-          `worker HTTP server on ${cfg.worker.http.host}:${cfg.worker.http.port}: ${errorMessage(err)} (another worker running? pass --http-port)`,
-          { cause: err },
-        );
-      }
+    if (http)
       say(`  worker HTTP ${http.url} (dashboard at /, /healthz, /metrics, /status)`, { url: http.url });
-    }
     const failedTask = () => {
       const f = worker.status().find((t) => t.state === 'failed');
       return f ? `connector ${f.connector} failed: ${f.lastError}` : null;
@@ -191,25 +172,16 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     });
     const { inputs, outputs } = topicsOf(pcfg);
     await ensureTopics(s.kafka.brokers, [inputs.watchlist, outputs.alerts, outputs.testAlerts]);
-    processorDone = runProcessor({
-      brokers: pcfg.brokers,
-      clientId: pcfg.clientId,
-      groupId: pcfg.groupId,
-      inputs,
-      outputs,
-      rules: rulesOf(pcfg),
-      identity: pcfg.identity ?? DEFAULT_IDENTITY,
-      watchlistFiles: pcfg.watchlists,
-      ...(pcfg.watchlistPollMs ? { watchlistPollMs: pcfg.watchlistPollMs } : {}),
-      allowedLateness: pcfg.allowedLateness,
-      sessionTimeoutMs: pcfg.sessionTimeoutMs,
-      logger: log.child({ component: 'correlation' }),
-      signal: processorStop.signal,
-      onCommit: (c) => {
-        events += c.records;
-        processorState = 'running';
-      },
-    }).then(
+    processorDone = runProcessor(
+      processorOptionsOf(pcfg, {
+        logger: log.child({ component: 'correlation' }),
+        signal: processorStop.signal,
+        onCommit: (c) => {
+          events += c.records;
+          processorState = 'running';
+        },
+      }),
+    ).then(
       () => (processorState = 'stopped'),
       (err: unknown) => {
         processorState = 'failed';
@@ -342,13 +314,12 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     await Promise.allSettled([storyDone, trafficDone]);
     workerStop.abort(new Error('stopping'));
     await workerDone.catch(() => {});
-    await dashboardDone;
+    await closeServed();
     processorStop.abort(new Error('stopping'));
     await processorDone;
     await summary?.stop();
     await feed?.close();
     await pipeline?.close();
-    http?.server.close();
     eth?.destroy();
     await services?.close();
     o.signal.removeEventListener('abort', stopAll);

@@ -31,6 +31,7 @@ export {
 } from './operator.ts';
 export { assignTasks, type Advertisement, type AssignmentResult } from './assignment.ts';
 export { runFromConfig, EXIT, type RunOptions, type RunResult } from './run.ts';
+export { startServedWorker, type ServedWorker, type ServedWorkerOptions } from './served-worker.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
 export { health, startHttp } from './http.ts';

@@ -2,14 +2,12 @@
 // signal, then shut down cleanly (open transactions finished, producers closed).
 import type { Logger } from '@tributary/sdk';
 import { loadConfigFile, parseConfig, type TributaryConfig } from './config.ts';
-import { createDashboard } from './dashboard/index.ts';
-import { startHttp } from './http.ts';
-import { createMetrics } from './metrics.ts';
 import { startProgress } from './progress.ts';
 import { resolveConnectors } from './registry.ts';
 import { resolveWorkerId } from './engine.ts';
 import type { ReloadResult } from './operator.ts';
-import { startWorker, type TaskStatus } from './worker.ts';
+import { startServedWorker } from './served-worker.ts';
+import type { TaskStatus } from './worker.ts';
 
 export interface RunOptions {
   configFile?: string;
@@ -65,38 +63,18 @@ export async function runFromConfig(opts: RunOptions): Promise<RunResult> {
     if (next.kafka.brokers === 'embedded') next.kafka.brokers = brokers;
     return { config: next, connectors: await resolveConnectors(next, path, opts.only) };
   };
-  const metrics = createMetrics({ worker: workerId });
-  // The dashboard stops with the worker: on the signal, or when a standalone worker's tasks have all ended.
-  const dashboardStop = new AbortController();
-  const dashboard = cfg.worker.http
-    ? createDashboard({
-        config: cfg,
-        metrics,
-        logger: log,
-        signal: AbortSignal.any([opts.signal, dashboardStop.signal]),
-      })
-    : null;
-  const worker = startWorker({
+  const { worker, http, close } = await startServedWorker({
     config: cfg,
     connectors,
     logger: log,
-    metrics,
     signal: opts.signal,
     workerId,
     loadConfig,
-    ...(dashboard ? { onCommit: dashboard.onCommit } : {}),
+  }).catch(async (err: unknown) => {
+    await embedded?.close();
+    throw err;
   });
   opts.onReloadable?.(worker.reload);
-  const http = cfg.worker.http
-    ? await startHttp({
-        ...cfg.worker.http,
-        metrics,
-        status: worker.status,
-        unhealthyAfterMs: cfg.worker.unhealthyAfterMs,
-        control: worker.control,
-        ...(dashboard ? { dashboard } : {}),
-      })
-    : null;
   if (http) log.info({ url: http.url }, 'operator API, health, metrics and status served');
   if (http) log.info({ dashboard: `${http.url}/` }, 'dashboard served');
   const stopProgress = opts.progress ? startProgress(worker.status) : null;
@@ -104,9 +82,7 @@ export async function runFromConfig(opts: RunOptions): Promise<RunResult> {
     await worker.done;
   } finally {
     stopProgress?.();
-    http?.server.close();
-    dashboardStop.abort();
-    await dashboard?.done;
+    await close();
     await embedded?.close();
   }
   const tasks = worker.status();
