@@ -3,7 +3,7 @@
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@tributary/runtime';
+import { createLogger, stopOnSignals } from '@tributary/runtime';
 import { HELP, parseOptions, UsageError } from './options.ts';
 import { runSuite } from './suite.ts';
 
@@ -28,27 +28,20 @@ async function main(argv: string[]): Promise<number> {
   const logFile = tty ? join(tmpdir(), `tributary-demo-${process.pid}.log`) : undefined;
   const logger = createLogger(logFile ? { destination: createWriteStream(logFile) } : {});
 
-  const ac = new AbortController();
-  let firstSignalAt = 0;
-  const stop = (sig: string) => {
-    // A terminal's Ctrl-C reaches npm and us at once: only a second press, later, forces an exit.
-    if (ac.signal.aborted && Date.now() - firstSignalAt < 1_500) return;
-    if (ac.signal.aborted) {
-      logger.warn(`${sig} again: exiting now`);
-      process.exit(1);
-    }
-    logger.info(`${sig}: stopping the story and traffic, finishing open transactions, stopping services`);
-    if (tty) console.log(`\n${sig}: stopping cleanly (press Ctrl-C again to force)...`);
-    firstSignalAt = Date.now();
-    ac.abort(new Error(sig));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-
+  const signal = stopOnSignals({
+    logger,
+    stopping: 'stopping the story and traffic, finishing open transactions, stopping services',
+    forcedExitCode: 1,
+    ...(tty
+      ? {
+          onStop: (sig: string) => console.log(`\n${sig}: stopping cleanly (press Ctrl-C again to force)...`),
+        }
+      : {}),
+  });
   const { exitCode } = await runSuite({
     ...options,
     logger,
-    signal: ac.signal,
+    signal,
     tty,
     ...(tty ? { say: (line: string) => console.log(line), logFile } : {}),
   });

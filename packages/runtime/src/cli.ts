@@ -7,6 +7,7 @@ import { listOffsets, resetOffsets } from './offsets-admin.ts';
 import type { ConnectorView, ReloadResult, WorkerView } from './operator.ts';
 import { resolveConnectors } from './registry.ts';
 import { EXIT, runFromConfig } from './run.ts';
+import { stopOnSignals } from './stop-signals.ts';
 import type { TaskStatus } from './worker.ts';
 
 const HELP: Record<string, string> = {
@@ -122,26 +123,16 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger();
 
   if (cmd === 'run') {
-    const ac = new AbortController();
-    let firstSignalAt = 0;
-    const stop = (sig: string) => {
-      // A terminal's Ctrl-C reaches npm, tsx and us at once: only a second press, later, forces an exit.
-      if (ac.signal.aborted && Date.now() - firstSignalAt < 1_500) return;
-      if (ac.signal.aborted) {
-        logger.warn(`${sig} again: exiting now`);
-        process.exit(EXIT.FAILED);
-      }
-      logger.info(`${sig}: finishing open transactions and stopping`);
-      firstSignalAt = Date.now();
-      ac.abort(new Error(sig));
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    const signal = stopOnSignals({
+      logger,
+      stopping: 'finishing open transactions and stopping',
+      forcedExitCode: EXIT.FAILED,
+    });
     const { exitCode } = await runFromConfig({
       configFile: values.config,
       only: values.only,
       logger,
-      signal: ac.signal,
+      signal,
       progress: Boolean(process.stdout.isTTY) && !values['no-progress'],
       onReloadable: (reload) =>
         process.on('SIGHUP', () => {

@@ -34,6 +34,7 @@ export { runFromConfig, EXIT, type RunOptions, type RunResult } from './run.ts';
 export { startServedWorker, type ServedWorker, type ServedWorkerOptions } from './served-worker.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
+export { stopOnSignals, type StopSignalsOptions } from './stop-signals.ts';
 export { health, startHttp } from './http.ts';
 export {
   createDashboard,
