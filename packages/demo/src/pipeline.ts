@@ -4,7 +4,7 @@
 // decide anything; it only orders its own steps the way a real attacker's would be spaced in time.
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { JsonValue } from '@tributary/sdk';
-import { sleep } from '@tributary/sdk';
+import { waitUntil } from './wait-until.ts';
 import type { TaskStatus } from '@tributary/runtime';
 
 export interface Pipeline {
@@ -38,27 +38,12 @@ export function createPipeline(o: {
       return a;
     })());
 
-  const until = async (
-    what: string,
-    check: () => Promise<boolean> | boolean,
-    signal: AbortSignal,
-    timeoutMs: number,
-  ) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (await check()) return;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await sleep(250, signal);
-    }
-  };
-
   return {
     committed(connector, done, signal, timeoutMs = 60_000) {
-      return until(
+      return waitUntil(
         `${connector} to commit`,
         () => o.status().some((t) => t.connector === connector && done(t.offsets)),
-        signal,
-        timeoutMs,
+        { signal, timeoutMs },
       );
     },
     async processed(topics, signal, timeoutMs = 60_000) {
@@ -67,7 +52,7 @@ export function createPipeline(o: {
       const ends = new Map<string, number>();
       for (const topic of topics)
         for (const p of await a.fetchTopicOffsets(topic)) ends.set(`${topic}/${p.partition}`, Number(p.high));
-      await until(
+      await waitUntil(
         `the processor to consume ${topics.join(', ')}`,
         async () => {
           try {
@@ -87,8 +72,7 @@ export function createPipeline(o: {
             return false; // coordinator moving: ask again
           }
         },
-        signal,
-        timeoutMs,
+        { signal, timeoutMs },
       );
     },
     async close() {

@@ -28,6 +28,7 @@ import { runSteadyTraffic } from './steady-traffic.ts';
 import { playRound, SANCTIONED, STORY_RULES } from './story.ts';
 import { CONNECTORS, processorConfig, workerConfig } from './suite-config.ts';
 import { startSummary } from './summary.ts';
+import { waitUntil } from './wait-until.ts';
 
 export interface SuiteOptions extends DemoOptions {
   logger: Logger;
@@ -56,18 +57,6 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   };
   const check = () => {
     if (o.signal.aborted) throw new Stopped();
-  };
-  const waitFor = async (what: string, ok: () => boolean, timeoutMs: number, fail?: () => string | null) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!ok()) {
-      const why = fail?.();
-      if (why) throw new Error(why);
-      if (Date.now() > deadline)
-        throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-      await sleep(250, o.signal).catch(() => {
-        throw new Stopped();
-      });
-    }
   };
 
   const runDir = mkdtempSync(join(tmpdir(), 'tributary-demo-'));
@@ -156,12 +145,11 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     };
     say(`  ${connectors.length} connectors starting: ${CONNECTORS.join(', ')}`);
     // Tasks run once their topics exist; the processor subscribes only to topics that exist.
-    await waitFor(
+    await waitUntil(
       'every connector to run',
       () =>
         worker.status().length === CONNECTORS.length && worker.status().every((t) => t.state === 'running'),
-      180_000,
-      failedTask,
+      { signal: o.signal, timeoutMs: 180_000, fail: failedTask },
     );
 
     const pcfg = processorConfig({
@@ -198,16 +186,19 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     });
     pipeline = createPipeline({ brokers: s.kafka.brokers, groupId: pcfg.groupId, status: worker.status });
 
-    await waitFor(
+    await waitUntil(
       'every connector to produce and the processor to consume',
       () => {
         const tasks = worker.status();
         return CONNECTORS.every((c) => tasks.some((t) => t.connector === c && t.records > 0)) && events > 0;
       },
-      180_000,
-      () =>
-        failedTask() ??
-        (processorError ? `correlation processor failed: ${errorMessage(processorError)}` : null),
+      {
+        signal: o.signal,
+        timeoutMs: 180_000,
+        fail: () =>
+          failedTask() ??
+          (processorError ? `correlation processor failed: ${errorMessage(processorError)}` : null),
+      },
     );
     const steadyMs = Date.now() - t0;
     say(
