@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { goBinary } from './go-install.ts';
+import { jsonRpcCaller } from './json-rpc.ts';
 import { freePort } from './ports.ts';
 import { spawnWatched, stopProcessGroup } from './process-group.ts';
 
@@ -75,17 +76,7 @@ export async function startBtcd(opts: StartBtcdOptions): Promise<BtcdNode> {
 
   const rpcUrl = `http://127.0.0.1:${rpcPort}`;
   const auth = 'Basic ' + Buffer.from(`${rpcUser}:${rpcPass}`).toString('base64');
-  let id = 0;
-  const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
-    const res = await fetch(rpcUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: auth },
-      body: JSON.stringify({ jsonrpc: '1.0', id: ++id, method, params }),
-    });
-    const body = (await res.json()) as { result: T; error: { code: number; message: string } | null };
-    if (body.error) throw new Error(`btcd ${method}: ${body.error.message} (code ${body.error.code})`);
-    return body.result;
-  };
+  const rpc = jsonRpcCaller({ url: rpcUrl, node: 'btcd', version: '1.0', headers: { authorization: auth } });
 
   let closed = false;
   const close = async () => {

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { goBinary } from './go-install.ts';
+import { jsonRpcCaller } from './json-rpc.ts';
 import { freePort } from './ports.ts';
 import { spawnWatched, stopProcessGroup } from './process-group.ts';
 
@@ -103,17 +104,7 @@ export async function startGeth(opts: StartGethOptions = {}): Promise<GethNode> 
   const child = spawnWatched(bin, args, logFile);
 
   const url = `http://127.0.0.1:${httpPort}`;
-  let id = 0;
-  const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }),
-    });
-    const body = (await res.json()) as { result: T; error?: { code: number; message: string } };
-    if (body.error) throw new Error(`geth ${method}: ${body.error.message} (code ${body.error.code})`);
-    return body.result;
-  };
+  const rpc = jsonRpcCaller({ url, node: 'geth', version: '2.0' });
 
   let closed = false;
   const close = async () => {
