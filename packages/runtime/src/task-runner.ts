@@ -4,7 +4,7 @@
 // ambiguous commit (request sent, answer lost) may or may not have landed, and only the offsets topic
 // knows which.
 import type { JsonValue, Logger, SourceBatch, SourceRecord } from '@tributary/sdk';
-import { FatalError, RetryableError } from '@tributary/sdk';
+import { DEAD_LETTER_REASON_HEADER, FatalError, RetryableError } from '@tributary/sdk';
 import { TOPICS } from '@tributary/schemas';
 import type { KafkaClient, OutRecord, TransactionalSession } from './kafka/client.ts';
 import { isFencingError } from './kafka/errors.ts';
@@ -60,7 +60,7 @@ function deadLetterSeen(r: SourceRecord): DeadLetterSeen {
   ) as Record<string, unknown>;
   const text = (x: unknown) => (typeof x === 'string' ? x : '');
   return {
-    reason: r.headers?.['tributary.dead-letter.reason'] ?? (text(v.reason) || 'unknown'),
+    reason: r.headers?.[DEAD_LETTER_REASON_HEADER] ?? (text(v.reason) || 'unknown'),
     error: text(v.error),
     sourceRef: text(v.sourceRef),
     at: text(v.at) || new Date(r.timestamp).toISOString(),
@@ -183,7 +183,7 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
         if (r.topic === TOPICS.deadLetters.name) {
           t.metrics.deadLetters.inc({
             ...labels,
-            reason: r.headers?.['tributary.dead-letter.reason'] ?? 'unknown',
+            reason: r.headers?.[DEAD_LETTER_REASON_HEADER] ?? 'unknown',
           });
           if (t.onCommit) txDeadLetters.push(deadLetterSeen(r));
         }

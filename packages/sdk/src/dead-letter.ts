@@ -2,6 +2,9 @@ import { TOPICS, recordHeaders } from '@tributary/schemas';
 import type { JsonValue } from './json.ts';
 import type { SourceRecord } from './source.ts';
 
+/** Header that carries a dead letter's reason (read by the worker's metrics without decoding the value). */
+export const DEAD_LETTER_REASON_HEADER = 'tributary.dead-letter.reason';
+
 export interface DeadLetterInput {
   connector: string;
   /** Short stable label, e.g. 'erc20-wrong-topic-count'; counted in metrics. */
@@ -30,7 +33,7 @@ export function deadLetter(input: DeadLetterInput): SourceRecord {
       payload: typeof input.payload === 'string' ? input.payload : JSON.stringify(input.payload),
       at: new Date(at).toISOString(),
     },
-    headers: { ...recordHeaders('dead-letter'), 'tributary.dead-letter.reason': input.reason },
+    headers: { ...recordHeaders('dead-letter'), [DEAD_LETTER_REASON_HEADER]: input.reason },
     timestamp: at,
   };
 }

@@ -14,7 +14,7 @@ export { defineSource } from './source.ts';
 export { RetryableError, FatalError, isRetryable, isFatal, errorMessage } from './errors.ts';
 export { withRetry, type RetryOptions } from './retry.ts';
 export { secret, secretSchema, isSecret, type Secret } from './secret.ts';
-export { deadLetter, type DeadLetterInput } from './dead-letter.ts';
+export { deadLetter, DEAD_LETTER_REASON_HEADER, type DeadLetterInput } from './dead-letter.ts';
 export { abortable, sleep } from './abort.ts';
 export { mergeIterators } from './merge.ts';
 export type { Logger } from 'pino';
