@@ -103,6 +103,10 @@ function nextOrStop<T>(
   });
 }
 
+/** A produce request's worth of pending records (by bytes or count), sent while the next batches are read. */
+const SEND_BYTES = 256 * 1024;
+const SEND_RECORDS = 2_000;
+
 function serialize(r: SourceRecord, topicName: (l: string) => string): OutRecord {
   const v = r.value;
   const value =
@@ -172,13 +176,44 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
       throw new RetryableError(`transaction failed: ${(err as Error).message}`, { cause: err });
     };
 
+    // Records wait in `pending` until a produce request's worth has gathered, then go out while the loop
+    // pulls the next batches: one request in flight at a time (kafkajs' idempotent producer keeps order
+    // only that way), awaited before the next one and before the commit. A block of an Ethereum backfill
+    // is ~100 records; a request per block spent most of the task's time waiting on acks.
+    let pending: OutRecord[] = [];
+    let pendingBytes = 0;
+    let inflight: Promise<void> | null = null;
+
+    const settle = async () => {
+      if (!inflight) return;
+      const sending = inflight;
+      inflight = null;
+      try {
+        await sending;
+      } catch (err) {
+        fail(err, performance.now() - txStartedAt);
+      }
+    };
+
+    const flush = async () => {
+      await settle();
+      if (pending.length === 0) return;
+      const out = pending;
+      pending = [];
+      pendingBytes = 0;
+      inflight = session!.send(out);
+      // Rejections are handled by settle(); this only keeps an early one from being "unhandled".
+      inflight.catch(() => {});
+    };
+
     const send = async (batch: SourceBatch) => {
       if (txOffsets.size === 0) txStartedAt = performance.now();
-      const out: OutRecord[] = [];
       for (const r of batch.records) {
         const rec = serialize(r, t.topicName);
-        out.push(rec);
-        txBytes += (rec.key?.length ?? 0) + (rec.value?.length ?? 0);
+        pending.push(rec);
+        const size = (rec.key?.length ?? 0) + (rec.value?.length ?? 0);
+        txBytes += size;
+        pendingBytes += size;
         txPerTopic.set(r.topic, (txPerTopic.get(r.topic) ?? 0) + 1);
         if (r.topic === TOPICS.deadLetters.name) {
           t.metrics.deadLetters.inc({
@@ -188,25 +223,23 @@ export async function runTask(t: TaskRun): Promise<'finished' | 'stopped'> {
           if (t.onCommit) txDeadLetters.push(deadLetterSeen(r));
         }
       }
-      txRecords += out.length;
+      txRecords += batch.records.length;
       txOffsets.set(batch.partition, batch.offset);
-      if (out.length === 0) return;
-      try {
-        await session!.send(out);
-      } catch (err) {
-        fail(err, performance.now() - txStartedAt);
-      }
+      if (pendingBytes >= SEND_BYTES || pending.length >= SEND_RECORDS) await flush();
     };
 
     const commit = async () => {
       if (txOffsets.size === 0) return;
       const started = performance.now();
+      await settle();
       try {
-        await session!.send(
-          [...txOffsets].map(([partition, offset]) =>
-            offsetRecord(t.offsetsTopic, t.connector, partition, offset, t.taskId),
-          ),
-        );
+        // The rest of the records and the offsets after them go in one request, then the commit.
+        const out = pending;
+        pending = [];
+        pendingBytes = 0;
+        for (const [partition, offset] of txOffsets)
+          out.push(offsetRecord(t.offsetsTopic, t.connector, partition, offset, t.taskId));
+        await session!.send(out);
         await session!.commit();
       } catch (err) {
         fail(err, performance.now() - txStartedAt);
