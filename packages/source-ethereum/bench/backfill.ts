@@ -14,6 +14,7 @@ import {
   benchResultsPath,
   median,
   printTable,
+  processGroupCpuSeconds,
   readTopic,
   spawnWorker,
   startGeth,
@@ -157,14 +158,35 @@ async function benchNode(kind: NodeKind, brokers: string[], etl: string): Promis
       `chain: blocks 0..${chain.head}, ${chain.txCount} transactions (generated in ${generatedInSeconds} s)`,
     );
     const start = loadavg().map(round);
-    // Alternating, so a change in the machine's load (it is shared) hits both sides alike.
+    // Alternating, and in turns which one goes first: a change in the machine's load (it is shared) hits
+    // both sides alike. Before each run the node must have gone quiet: right after generating, geth keeps
+    // busy for a while (indexing, flushing), and that used to land on whichever exporter ran first.
     const ours: Run[] = [];
     const theirs: Run[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      ours.push(await runTributary(brokers, node.url, node.chainId, chain, i === 0));
+    const runOurs = async (i: number) => {
+      await nodeQuiet(node.processGroup);
+      ours.push(
+        await withNodeCpu(node.processGroup, () =>
+          runTributary(brokers, node.url, node.chainId, chain, i === 0),
+        ),
+      );
       console.log(`  tributary run ${i + 1}: ${fmt(ours.at(-1)!)}`);
-      theirs.push(await runEthereumEtl(etl, node.url, chain.head, chain.txCount));
+    };
+    const runTheirs = async (i: number) => {
+      await nodeQuiet(node.processGroup);
+      theirs.push(
+        await withNodeCpu(node.processGroup, () => runEthereumEtl(etl, node.url, chain.head, chain.txCount)),
+      );
       console.log(`  ethereum-etl run ${i + 1}: ${fmt(theirs.at(-1)!)}`);
+    };
+    for (let i = 0; i < RUNS; i++) {
+      if (i % 2 === 0) {
+        await runOurs(i);
+        await runTheirs(i);
+      } else {
+        await runTheirs(i);
+        await runOurs(i);
+      }
     }
     const end = loadavg().map(round);
     return {
@@ -193,6 +215,13 @@ function rows(chain: Chain, ours: Run[], theirs: Run[]): Row[] {
       unit: 'MiB',
       value: median(ours.map((r) => r.peakRssMiB)),
       reference: median(theirs.map((r) => r.peakRssMiB)),
+    },
+    {
+      // What each exporter cost the node: on 2 cores the node's CPU competes with the exporter's own.
+      name: 'node CPU per run (median)',
+      unit: 's',
+      value: median(ours.map((r) => r.nodeCpuSeconds ?? Number.NaN)),
+      reference: median(theirs.map((r) => r.nodeCpuSeconds ?? Number.NaN)),
     },
   ].map((r) => ({
     ...r,
@@ -243,7 +272,31 @@ async function main() {
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
-const roundRun = (r: Run): Run => ({ seconds: round(r.seconds), peakRssMiB: round(r.peakRssMiB) });
-const fmt = (r: Run) => `${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`;
+const roundRun = (r: Run): Run => ({
+  seconds: round(r.seconds),
+  peakRssMiB: round(r.peakRssMiB),
+  ...(r.nodeCpuSeconds === undefined ? {} : { nodeCpuSeconds: round(r.nodeCpuSeconds) }),
+});
+const fmt = (r: Run) =>
+  `${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, node CPU ${r.nodeCpuSeconds?.toFixed(1) ?? '?'} s`;
+
+/** Waits until the node's processes used under 5% of a core over a second (at most 60 s). */
+async function nodeQuiet(processGroup: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const before = processGroupCpuSeconds(processGroup);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const used = processGroupCpuSeconds(processGroup) - before;
+    if (!(used >= 0.05)) return; // quiet, or no /proc to tell
+  }
+  console.log('  (the node did not go quiet within 60 s; running anyway)');
+}
+
+/** The run, with the CPU seconds the node spent serving it. */
+async function withNodeCpu(processGroup: number, run: () => Promise<Run>): Promise<Run> {
+  const before = processGroupCpuSeconds(processGroup);
+  const r = await run();
+  return { ...r, nodeCpuSeconds: processGroupCpuSeconds(processGroup) - before };
+}
 
 await main();

@@ -12,6 +12,8 @@ const ETL_VENV = join(cacheRoot(), 'ethereum-etl-venv');
 export interface Run {
   seconds: number;
   peakRssMiB: number;
+  /** CPU the node spent while this run read from it (the benchmark fills it in). */
+  nodeCpuSeconds?: number;
 }
 
 /** The `ethereumetl` executable, installing it on first use. */

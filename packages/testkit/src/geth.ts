@@ -47,6 +47,8 @@ export interface GethNode {
   rpc<T = unknown>(method: string, params?: unknown[]): Promise<T>;
   /** The node's log (stdout and stderr). */
   logFile: string;
+  /** Process group of the node (see `processGroupCpuSeconds`). */
+  processGroup: number;
   /** Kills the node's process group and deletes its datadir. Idempotent. */
   close(): Promise<void>;
 }
@@ -147,6 +149,7 @@ export async function startGeth(opts: StartGethOptions = {}): Promise<GethNode> 
     version,
     rpc,
     logFile,
+    processGroup: child.pid!,
     close,
   };
 }

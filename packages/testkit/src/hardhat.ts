@@ -12,6 +12,8 @@ export interface HardhatNode {
   /** HTTP JSON-RPC endpoint on loopback. */
   url: string;
   chainId: number;
+  /** Process group of the node (see `processGroupCpuSeconds`). */
+  processGroup: number;
   /** Stops the node's whole process group and deletes its temp dir. Idempotent. */
   close(): Promise<void>;
 }
@@ -88,5 +90,5 @@ export async function startHardhat(opts: StartHardhatOptions = {}): Promise<Hard
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { url, chainId, close };
+  return { url, chainId, processGroup: child.pid!, close };
 }

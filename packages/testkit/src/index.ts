@@ -47,3 +47,4 @@ export * from './crm/hubspot/index.ts';
 export * from './crm/salesforce/index.ts';
 export { benchResultsPath, writeBenchResults, median, printTable } from './bench.ts';
 export { SHARED_FIXTURES, sharedFixturePath, readSharedFixture } from './fixtures.ts';
+export { processGroupCpuSeconds } from './process-group.ts';

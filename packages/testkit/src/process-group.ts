@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 
 /** Stops a child started with `detached: true` (its own process group): `signal` to the whole group,
  * SIGKILL after `graceMs`, and resolves once the child has exited. A no-op when it already has. */
@@ -41,4 +41,29 @@ export function spawnWatched(bin: string, args: string[], logFile: string): Chil
   for (const s of [child.stdin, child.stdout, child.stderr])
     (s as unknown as { unref?: () => void } | null)?.unref?.();
   return child;
+}
+
+/** CPU seconds (user + system) used so far by the live processes of process group `pgid`, from /proc
+ * (Linux); NaN where there is no /proc. Benchmarks sample it to see when a node has gone quiet. */
+export function processGroupCpuSeconds(pgid: number): number {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return Number.NaN;
+  }
+  let ticks = 0;
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after the command name (which may hold spaces and parentheses): state, ppid, pgrp, ...
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100; // USER_HZ is 100 on Linux
 }
