@@ -14,7 +14,7 @@ import {
   type IdentityGraph,
 } from './identity.ts';
 import type { Alert } from './json-types.ts';
-import { createStore, type StateStore } from './store.ts';
+import { createStore, type StateScope, type StateStore } from './store.ts';
 import { ms, type Duration } from './time.ts';
 import { EMPTY_WATCHLIST, type WatchEntry, type Watchlist } from './watchlist.ts';
 
@@ -152,14 +152,21 @@ export function createEngine(opts: EngineOptions): Engine {
   // Watchlist entries from the topic, mirrored from the store (`wl:` keys) so the per-transfer lookups do
   // not probe the large state map; rebuilt by restored().
   const wlTopic = new Map<string, WatchEntry>();
-  for (const [k, entry] of store.entries())
-    if (k.startsWith('wl:')) wlTopic.set(k.slice(3), entry.v as unknown as WatchEntry);
+  // Every prefix of the engine's state gets its own scope (see store.ts: no key string per lookup).
+  const meta = store.scope('meta:');
+  const findings = store.scope('f:');
+  const wlState = store.scope('wl:');
+  const rsState = store.scope('rs:');
+  const cpState = store.scope('cp:');
+  for (const [k, entry] of wlState.entries()) wlTopic.set(k, entry.v as unknown as WatchEntry);
   const lateness = ms(opts.allowedLateness ?? '1h');
   const cpRetention = ms(opts.counterpartyRetention ?? '90d');
   const maxCp = opts.maxCounterparties ?? 200;
   const cap = opts.maxEventsPerKey ?? 64;
   const alertsTopic = opts.alertsTopic ?? 'alerts';
   const rules = opts.rules.filter((r) => r.mode !== 'disabled');
+  const ruleStates = new Map<Rule, StateScope>(rules.map((r) => [r, store.scope(`r:${r.id}:`)]));
+  const stateOf = (rule: Rule): StateScope => ruleStates.get(rule)!;
   const ids = new Set<string>();
   for (const r of opts.rules) {
     if (ids.has(r.id)) throw new Error(`duplicate rule id ${r.id}`);
@@ -171,10 +178,23 @@ export function createEngine(opts: EngineOptions): Engine {
     0,
     ...rules.map((r) => (r.pattern.type === 'match' && r.pattern.rescreen ? ms(r.pattern.rescreen) : 0)),
   );
-  // Absence rules: state keys with a pending deadline (rebuilt from the store after a restore).
-  const pending = new Map<string, number>();
+  // Absence rules: state keys with a pending deadline (rebuilt from the store after a restore). One map in
+  // insertion order over all rules, keyed by the full state key, so deadlines fire in the order they were
+  // set; absence rules are rare, so building the key here costs nothing that matters.
+  interface Pending {
+    rule: Rule;
+    key: string;
+    due: number;
+  }
+  const pending = new Map<string, Pending>();
+  const setPending = (rule: Rule, key: string, due: number): void => {
+    const sk = `r:${rule.id}:${key}`;
+    const cur = pending.get(sk);
+    if (cur) cur.due = due;
+    else pending.set(sk, { rule, key, due });
+  };
 
-  let maxTime = (store.get('meta:maxTime') as number | undefined) ?? Number.NEGATIVE_INFINITY;
+  let maxTime = (meta.get('maxTime') as number | undefined) ?? Number.NEGATIVE_INFINITY;
   let lastSweep = maxTime;
   let sinceSweep = 0;
   let now = 0;
@@ -187,7 +207,7 @@ export function createEngine(opts: EngineOptions): Engine {
       return fromTopic ?? fileList.entries.get(a);
     },
     get version() {
-      return `${fileList.version}/${(store.get('meta:wlTopicVersion') as string | undefined) ?? '-'}`;
+      return `${fileList.version}/${(meta.get('wlTopicVersion') as string | undefined) ?? '-'}`;
     },
   };
   const counterparties = {
@@ -252,13 +272,13 @@ export function createEngine(opts: EngineOptions): Engine {
       f.key,
       anchors.map((a) => a.id),
     );
-    if (store.has(`f:${id}`)) {
+    if (findings.has(id)) {
       stats.duplicates++;
       return;
     }
     const time = f.time ?? Math.max(...f.events.map((e) => e.time));
     const anchorTime = Math.min(...anchors.map((a) => a.time));
-    store.set(`f:${id}`, 1, Math.max(anchorTime + retention(rule), time) + lateness);
+    findings.set(id, 1, Math.max(anchorTime + retention(rule), time) + lateness);
     const c = rule.alert(f, ctx);
     const score = Math.max(0, Math.min(100, Math.round(c.score ?? rule.severity)));
     const evidence = (rule.evidence ? rule.evidence(f) : f.events).flatMap(evidenceOf);
@@ -297,11 +317,11 @@ export function createEngine(opts: EngineOptions): Engine {
     return sc;
   }
   function makeScope(rule: Rule): RuleState {
-    const p = `r:${rule.id}:`;
+    const st = stateOf(rule);
     return {
-      get: <T>(k: string) => store.get(p + k) as T | undefined,
-      set: (k, v, exp) => store.set(p + k, v as JsonValue, exp),
-      delete: (k) => store.delete(p + k),
+      get: <T>(k: string) => st.get(k) as T | undefined,
+      set: (k, v, exp) => st.set(k, v as JsonValue, exp),
+      delete: (k) => st.delete(k),
     };
   }
 
@@ -314,9 +334,9 @@ export function createEngine(opts: EngineOptions): Engine {
       const k = stepKey(steps[i]!, e);
       if (k) hits.push([i, k]);
     }
+    const state = stateOf(rule);
     for (const [i, key] of hits) {
-      const sk = `r:${rule.id}:${key}`;
-      const st = (store.get(sk) as unknown as SeqState | undefined) ?? { s: steps.map(() => []) };
+      const st = (state.get(key) as unknown as SeqState | undefined) ?? { s: steps.map(() => []) };
       const w = wm();
       const floor = w - within;
       // A later-step event x needs a first-step event at or before x.time. Events still to come are at or
@@ -337,7 +357,7 @@ export function createEngine(opts: EngineOptions): Engine {
       if (st.s.every((l, j) => j === i || l.length > 0))
         searchChains(steps, st.s, i, e, within, [], 0, found);
       // Without a first-step event, the entry is only needed until the watermark passes its events.
-      store.set(sk, st as unknown as JsonValue, maxTimeOf(st.s) + (st.s[0]!.length ? within : 0));
+      state.set(key, st as unknown as JsonValue, maxTimeOf(st.s) + (st.s[0]!.length ? within : 0));
       for (const events of found) {
         const before = out.length;
         emit(rule, { key, events }, depth, out);
@@ -352,8 +372,8 @@ export function createEngine(opts: EngineOptions): Engine {
     const key = stepKey(p.step, e);
     if (!key) return;
     const within = ms(p.within);
-    const sk = `r:${rule.id}:${key}`;
-    const st = (store.get(sk) as unknown as WinState | undefined) ?? { ev: [], cd: null };
+    const state = stateOf(rule);
+    const st = (state.get(key) as unknown as WinState | undefined) ?? { ev: [], cd: null };
     if (st.cd !== null && e.time <= st.cd) return;
     insertSorted(st.ev, e, Math.max(cap, 4096));
     const last = st.ev[st.ev.length - 1]!.time;
@@ -384,7 +404,7 @@ export function createEngine(opts: EngineOptions): Engine {
       st.ev = [];
       st.cd = last + ms(p.cooldown ?? p.within);
     }
-    store.set(sk, st as unknown as JsonValue, Math.max(last + within, st.cd ?? 0));
+    state.set(key, st as unknown as JsonValue, Math.max(last + within, st.cd ?? 0));
   }
 
   function runAbsence(rule: Rule, e: Stored): void {
@@ -397,30 +417,29 @@ export function createEngine(opts: EngineOptions): Engine {
     ] as const) {
       const key = stepKey(step, e);
       if (!key) continue;
-      const sk = `r:${rule.id}:${key}`;
-      const st = (store.get(sk) as unknown as AbsState | undefined) ?? { a: [], b: [] };
+      const state = stateOf(rule);
+      const st = (state.get(key) as unknown as AbsState | undefined) ?? { a: [], b: [] };
       insertSorted(st[slot], e, cap);
       const due = Math.min(...st.a.map((x) => x.time + within));
-      if (Number.isFinite(due)) pending.set(sk, due);
-      store.set(sk, st as unknown as JsonValue, Math.max(...[...st.a, ...st.b].map((x) => x.time)) + within);
+      if (Number.isFinite(due)) setPending(rule, key, due);
+      state.set(key, st as unknown as JsonValue, Math.max(...[...st.a, ...st.b].map((x) => x.time)) + within);
     }
   }
 
   /** Fires absence rules whose deadline the watermark passed. */
   function checkAbsences(out: Emitted[]): void {
     const w = wm();
-    for (const [sk, due] of pending) {
+    for (const [sk, pend] of pending) {
+      const { rule, key, due } = pend;
       if (due >= w) continue;
-      const ruleId = sk.slice(2, sk.indexOf(':', 2));
-      const rule = rules.find((r) => r.id === ruleId);
-      const st = store.get(sk) as unknown as AbsState | undefined;
-      if (!rule || rule.pattern.type !== 'absence' || !st) {
+      const state = stateOf(rule);
+      const st = state.get(key) as unknown as AbsState | undefined;
+      if (rule.pattern.type !== 'absence' || !st) {
         pending.delete(sk);
         continue;
       }
       const within = ms(rule.pattern.within);
       const missing = rule.pattern.missing;
-      const key = sk.slice(3 + ruleId.length);
       const keep: Stored[] = [];
       for (const a of st.a) {
         if (a.time + within >= w) {
@@ -444,11 +463,11 @@ export function createEngine(opts: EngineOptions): Engine {
       st.a = keep;
       st.b = st.b.filter((b) => b.time + within >= w - within);
       if (st.a.length === 0) pending.delete(sk);
-      else pending.set(sk, Math.min(...st.a.map((x) => x.time + within)));
-      if (st.a.length === 0 && st.b.length === 0) store.delete(sk);
+      else pend.due = Math.min(...st.a.map((x) => x.time + within));
+      if (st.a.length === 0 && st.b.length === 0) state.delete(key);
       else
-        store.set(
-          sk,
+        state.set(
+          key,
           st as unknown as JsonValue,
           Math.max(...[...st.a, ...st.b].map((x) => x.time)) + within,
         );
@@ -491,15 +510,15 @@ export function createEngine(opts: EngineOptions): Engine {
   }
 
   function cpMap(address: string): Record<string, number> | undefined {
-    return (store.get(`cp:${address}`) as unknown as Counterparties | undefined)?.m;
+    return (cpState.get(address) as unknown as Counterparties | undefined)?.m;
   }
 
   function recordFacts(e: CorrelationEvent): void {
     if (e.kind !== 'transfer') return;
     const r = e.record;
     if (!r.from || !r.to || BigInt(r.amount) <= 0n) return;
-    const key = `cp:${normalizeAddress(r.from)}`;
-    const cp = (store.get(key) as unknown as Counterparties | undefined) ?? { n: 0, m: {} };
+    const key = normalizeAddress(r.from);
+    const cp = (cpState.get(key) as unknown as Counterparties | undefined) ?? { n: 0, m: {} };
     const to = normalizeAddress(r.to);
     const prev = cp.m[to];
     if (prev === undefined) cp.n++;
@@ -513,15 +532,14 @@ export function createEngine(opts: EngineOptions): Engine {
       cp.n = kept.length;
     }
     const entryExp = Math.max(e.time, prev ?? 0) + cpRetention;
-    store.set(key, cp as unknown as JsonValue, entryExp);
-    if (rescreenMs > 0) store.set(`rs:${e.id}`, e as unknown as JsonValue, e.time + rescreenMs);
+    cpState.set(key, cp as unknown as JsonValue, entryExp);
+    if (rescreenMs > 0) rsState.set(e.id, e as unknown as JsonValue, e.time + rescreenMs);
   }
 
   function rescreen(addresses: Set<string> | null, out: Emitted[]): void {
     if (rescreenMs === 0) return;
     const events: CorrelationEvent[] = [];
-    for (const [k, entry] of store.entries())
-      if (k.startsWith('rs:')) events.push(entry.v as unknown as CorrelationEvent);
+    for (const [, entry] of rsState.entries()) events.push(entry.v as unknown as CorrelationEvent);
     events.sort(byTime);
     for (const e of events) {
       if (e.kind !== 'transfer') continue;
@@ -541,7 +559,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const r = e.record;
     const a = normalizeAddress(r.address);
     if (r.op === 'remove') {
-      store.delete(`wl:${a}`);
+      wlState.delete(a);
       wlTopic.delete(a);
     } else {
       const entry: WatchEntry = {
@@ -552,10 +570,10 @@ export function createEngine(opts: EngineOptions): Engine {
         program: r.program,
         symbol: r.symbol,
       };
-      store.set(`wl:${a}`, entry as unknown as JsonValue);
+      wlState.set(a, entry as unknown as JsonValue);
       wlTopic.set(a, entry);
     }
-    store.set('meta:wlTopicVersion', r.listVersion);
+    meta.set('wlTopicVersion', r.listVersion);
     if (r.op === 'add') rescreen(new Set([a]), out);
   }
 
@@ -576,7 +594,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       if (e.time > maxTime) {
         maxTime = e.time;
-        store.set('meta:maxTime', maxTime);
+        meta.set('maxTime', maxTime);
       }
       now = e.time;
       if (late) {
@@ -608,27 +626,27 @@ export function createEngine(opts: EngineOptions): Engine {
       const out: Emitted[] = [];
       addrMemo.clear();
       fileList = list;
-      if (store.get('meta:wlFileVersion') === list.version) return out;
-      store.set('meta:wlFileVersion', list.version);
+      if (meta.get('wlFileVersion') === list.version) return out;
+      meta.set('wlFileVersion', list.version);
       // Re-screen against every entry: alert ids are deterministic, so findings already raised dedupe.
       if (list.entries.size > 0) rescreen(new Set(list.entries.keys()), out);
       return out;
     },
     watermark: wm,
     restored() {
-      maxTime = (store.get('meta:maxTime') as number | undefined) ?? Number.NEGATIVE_INFINITY;
+      maxTime = (meta.get('maxTime') as number | undefined) ?? Number.NEGATIVE_INFINITY;
       lastSweep = maxTime;
       pending.clear();
       addrMemo.clear();
       wlTopic.clear();
-      const absence = rules.filter((r) => r.pattern.type === 'absence');
-      for (const [k, entry] of store.entries()) {
-        if (k.startsWith('wl:')) wlTopic.set(k.slice(3), entry.v as unknown as WatchEntry);
-        const rule = absence.find((r) => k.startsWith(`r:${r.id}:`));
-        if (!rule || rule.pattern.type !== 'absence') continue;
-        const st = entry.v as unknown as AbsState;
+      for (const [k, entry] of wlState.entries()) wlTopic.set(k, entry.v as unknown as WatchEntry);
+      for (const rule of rules) {
+        if (rule.pattern.type !== 'absence') continue;
         const within = ms(rule.pattern.within);
-        if (st.a.length) pending.set(k, Math.min(...st.a.map((x) => x.time + within)));
+        for (const [k, entry] of stateOf(rule).entries()) {
+          const st = entry.v as unknown as AbsState;
+          if (st.a.length) setPending(rule, k, Math.min(...st.a.map((x) => x.time + within)));
+        }
       }
     },
     stats: () => ({ ...stats, stateKeys: store.size() }),

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { CrmChange } from '@tributary/schemas';
 import { normalizeAddress } from './address.ts';
-import type { StateStore } from './store.ts';
+import type { StateScope, StateStore } from './store.ts';
 
 export const identityKind = z.enum(['address', 'exchange-account', 'email', 'phone', 'account']);
 export type IdentityKind = z.infer<typeof identityKind>;
@@ -66,10 +66,15 @@ export function createIdentityGraph(config: IdentityConfig, store: StateStore): 
   };
   const customerOfRecord = (c: Pick<CrmChange, 'system' | 'objectType' | 'recordId'>) =>
     `customer:${c.system}:${c.objectType.toLowerCase()}:${c.recordId}`;
-  const linksOf = (customer: string): Links => (store.get(`id:c:${customer}`) as Links | undefined) ?? {};
+  // One state scope per link kind (`id:x:<kind>:`): lookups by an address do not build a key string.
+  const records = store.scope('id:c:');
+  const byKind = Object.fromEntries(
+    identityKind.options.map((k) => [k, store.scope(`id:x:${k}:`)]),
+  ) as Record<IdentityKind, StateScope>;
+  const addresses = byKind.address;
+  const linksOf = (customer: string): Links => (records.get(customer) as Links | undefined) ?? {};
   const unlink = (customer: string, kind: IdentityKind, value: string) => {
-    const key = `id:x:${kind}:${value}`;
-    if (store.get(key) === customer) store.delete(key);
+    if (byKind[kind].get(value) === customer) byKind[kind].delete(value);
   };
 
   return {
@@ -81,7 +86,7 @@ export function createIdentityGraph(config: IdentityConfig, store: StateStore): 
       if (c.changeType === 'delete') {
         for (const [kind, values] of Object.entries(before) as [IdentityKind, string[]][])
           for (const v of values) unlink(customer, kind, v);
-        store.delete(`id:c:${customer}`);
+        records.delete(customer);
         return {};
       }
       // Each mapped field holds one current value: a change replaces the value the field had.
@@ -106,16 +111,14 @@ export function createIdentityGraph(config: IdentityConfig, store: StateStore): 
           next[kind] = [...(next[kind] ?? []), v];
           (added[kind] ??= []).push(v);
         }
-        store.set(`id:x:${kind}:${v}`, customer);
+        byKind[kind].set(v, customer);
       }
-      if (JSON.stringify(next) !== JSON.stringify(before)) store.set(`id:c:${customer}`, next);
+      if (JSON.stringify(next) !== JSON.stringify(before)) records.set(customer, next);
       return added;
     },
-    customerOf: (kind, value) => store.get(`id:x:${kind}:${normalize(kind, value)}`) as string | undefined,
+    customerOf: (kind, value) => byKind[kind].get(normalize(kind, value)) as string | undefined,
     customerOfAddress(address) {
-      return address
-        ? (store.get(`id:x:address:${normalizeAddress(address)}`) as string | undefined)
-        : undefined;
+      return address ? (addresses.get(normalizeAddress(address)) as string | undefined) : undefined;
     },
     links: linksOf,
   };
