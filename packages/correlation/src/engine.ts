@@ -5,8 +5,24 @@ import type { Logger } from 'pino';
 import type { JsonValue } from '@tributary/sdk';
 import { alertId } from './alert-id.ts';
 import { normalizeAddress } from './address.ts';
-import { band, type Finding, type AnyStep, type Rule, type RuleContext, type RuleState } from './dsl.ts';
-import { describeEvent, makeEvent, type AlertEvent, type CorrelationEvent, type EventOf } from './events.ts';
+import {
+  band,
+  type AnyStep,
+  type Finding,
+  type Pattern,
+  type Rule,
+  type RuleContext,
+  type RuleState,
+  type SequencePattern,
+} from './dsl.ts';
+import {
+  describeEvent,
+  makeEvent,
+  type AlertEvent,
+  type CorrelationEvent,
+  type EventKind,
+  type EventOf,
+} from './events.ts';
 import {
   createIdentityGraph,
   DEFAULT_IDENTITY,
@@ -77,6 +93,28 @@ interface WinState {
 
 const DAY = 86_400_000;
 
+/** The event kinds a pattern can react to. */
+function kindsOf(p: Pattern): EventKind[] {
+  switch (p.type) {
+    case 'match':
+    case 'window':
+      return [p.step.kind];
+    case 'sequence':
+      return p.steps.map((s) => s.kind);
+    case 'absence':
+      return [p.first.kind, p.missing.kind];
+    case 'custom':
+      return p.kinds;
+  }
+}
+
+function retention(rule: Rule): number {
+  const p = rule.pattern;
+  if (p.type === 'custom') return ms(p.retention ?? '30d');
+  if (p.type === 'match') return Math.max(DAY, p.rescreen ? ms(p.rescreen) : 0);
+  return ms(p.within);
+}
+
 function byTime(a: Stored, b: Stored): number {
   return a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
@@ -93,6 +131,11 @@ function insertSorted(list: Stored[], e: Stored, cap: number): void {
   }
   list.splice(lo, 0, e);
   if (list.length > cap) list.splice(0, list.length - cap);
+}
+
+function inChain(chain: Stored[], c: Stored): boolean {
+  for (const x of chain) if (x.id === c.id) return true;
+  return false;
 }
 
 function maxTimeOf(lists: Stored[][]): number {
@@ -118,11 +161,13 @@ function searchChains(
     found.push([...chain]);
     return;
   }
-  const candidates = pos === at ? [e] : lists[pos]!;
-  for (const c of candidates) {
+  const candidates = lists[pos]!;
+  const n = pos === at ? 1 : candidates.length;
+  for (let ci = 0; ci < n; ci++) {
+    const c = pos === at ? e : candidates[ci]!;
     const prev = chain[pos - 1];
     if (prev && c.time < prev.time) continue;
-    if (chain.some((x) => x.id === c.id)) continue;
+    if (inChain(chain, c)) continue;
     if (pos > 0 && c.time - chain[0]!.time > within) continue;
     if (pos > at && c.time < e.time) continue;
     const step = steps[pos]!;
@@ -163,10 +208,25 @@ export function createEngine(opts: EngineOptions): Engine {
   const cpRetention = ms(opts.counterpartyRetention ?? '90d');
   const maxCp = opts.maxCounterparties ?? 200;
   const cap = opts.maxEventsPerKey ?? 64;
+  const windowCap = Math.max(cap, 4096);
   const alertsTopic = opts.alertsTopic ?? 'alerts';
   const rules = opts.rules.filter((r) => r.mode !== 'disabled');
   const ruleStates = new Map<Rule, StateScope>(rules.map((r) => [r, store.scope(`r:${r.id}:`)]));
   const stateOf = (rule: Rule): StateScope => ruleStates.get(rule)!;
+  // Durations parsed once per rule (ms() runs a regex; it ran several times per event).
+  const withins = new Map<Rule, number>(
+    rules.map((r) => [r, 'within' in r.pattern ? ms(r.pattern.within) : 0]),
+  );
+  const withinOf = (rule: Rule): number => withins.get(rule)!;
+  const retentions = new Map<Rule, number>(rules.map((r) => [r, retention(r)]));
+  // The rules an event kind can concern (a step or a custom rule's kinds takes it), in catalogue order: the
+  // others would return at once, so evaluate() skips them.
+  const rulesByKind = new Map<EventKind, Rule[]>();
+  const rulesFor = (kind: EventKind): Rule[] => {
+    let list = rulesByKind.get(kind);
+    if (!list) rulesByKind.set(kind, (list = rules.filter((r) => kindsOf(r.pattern).includes(kind))));
+    return list;
+  };
   const ids = new Set<string>();
   for (const r of opts.rules) {
     if (ids.has(r.id)) throw new Error(`duplicate rule id ${r.id}`);
@@ -240,13 +300,6 @@ export function createEngine(opts: EngineOptions): Engine {
     return step.key(e as never, ctx) ?? null;
   }
 
-  function retention(rule: Rule): number {
-    const p = rule.pattern;
-    if (p.type === 'custom') return ms(p.retention ?? '30d');
-    if (p.type === 'match') return Math.max(DAY, p.rescreen ? ms(p.rescreen) : 0);
-    return ms(p.within);
-  }
-
   function evidenceOf(e: CorrelationEvent): Alert['evidence'] {
     if (e.kind === 'alert')
       return e.record.evidence.map((x) => ({
@@ -278,7 +331,7 @@ export function createEngine(opts: EngineOptions): Engine {
     }
     const time = f.time ?? Math.max(...f.events.map((e) => e.time));
     const anchorTime = Math.min(...anchors.map((a) => a.time));
-    findings.set(id, 1, Math.max(anchorTime + retention(rule), time) + lateness);
+    findings.set(id, 1, Math.max(anchorTime + retentions.get(rule)!, time) + lateness);
     const c = rule.alert(f, ctx);
     const score = Math.max(0, Math.min(100, Math.round(c.score ?? rule.severity)));
     const evidence = (rule.evidence ? rule.evidence(f) : f.events).flatMap(evidenceOf);
@@ -325,44 +378,61 @@ export function createEngine(opts: EngineOptions): Engine {
     };
   }
 
-  function runSequence(rule: Rule, e: Stored, depth: number, out: Emitted[]): void {
-    if (rule.pattern.type !== 'sequence') return;
-    const { steps } = rule.pattern;
-    const within = ms(rule.pattern.within);
-    const hits: [number, string][] = [];
+  function runSequence(rule: Rule, p: SequencePattern, e: Stored, depth: number, out: Emitted[]): void {
+    const { steps } = p;
+    // The keys of the steps e matches, all computed before any state changes. Most events match none:
+    // then nothing is allocated.
+    let keys: (string | null)[] | null = null;
     for (let i = 0; i < steps.length; i++) {
       const k = stepKey(steps[i]!, e);
-      if (k) hits.push([i, k]);
+      if (k) (keys ??= steps.map(() => null))[i] = k;
     }
+    if (!keys) return;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      if (key) advanceSequence(rule, steps, i, key, e, depth, out);
+    }
+  }
+
+  /** Adds e as step `i` of `key`'s sequence state and fires the first new chain it completes. */
+  function advanceSequence(
+    rule: Rule,
+    steps: AnyStep[],
+    i: number,
+    key: string,
+    e: Stored,
+    depth: number,
+    out: Emitted[],
+  ): void {
+    const within = withinOf(rule);
     const state = stateOf(rule);
-    for (const [i, key] of hits) {
-      const st = (state.get(key) as unknown as SeqState | undefined) ?? { s: steps.map(() => []) };
-      const w = wm();
-      const floor = w - within;
-      // A later-step event x needs a first-step event at or before x.time. Events still to come are at or
-      // after the watermark, so once the watermark passed x and no stored first-step event precedes it, x
-      // can never complete a chain: drop it (most keys only ever see later-step events).
-      const first = st.s[0]!.length ? st.s[0]![0]!.time : Number.POSITIVE_INFINITY;
-      for (let j = 0; j < st.s.length; j++) {
-        const list = st.s[j]!;
-        for (let k = list.length - 1; k >= 0; k--) {
-          const t = list[k]!.time;
-          if (t < floor || (j > 0 && t < w && t < first)) list.splice(k, 1);
-        }
+    const st = (state.get(key) as unknown as SeqState | undefined) ?? { s: steps.map(() => []) };
+    const w = wm();
+    const floor = w - within;
+    // A later-step event x needs a first-step event at or before x.time. Events still to come are at or
+    // after the watermark, so once the watermark passed x and no stored first-step event precedes it, x
+    // can never complete a chain: drop it (most keys only ever see later-step events).
+    const first = st.s[0]!.length ? st.s[0]![0]!.time : Number.POSITIVE_INFINITY;
+    for (let j = 0; j < st.s.length; j++) {
+      const list = st.s[j]!;
+      for (let k = list.length - 1; k >= 0; k--) {
+        const t = list[k]!.time;
+        if (t < floor || (j > 0 && t < w && t < first)) list.splice(k, 1);
       }
-      insertSorted(st.s[i]!, e, cap);
-      // Every chain containing e at position i, earliest first; the first one whose alert is new fires.
-      // No chain can complete while another step has no events yet (the common case): skip the search.
-      const found: Stored[][] = [];
-      if (st.s.every((l, j) => j === i || l.length > 0))
-        searchChains(steps, st.s, i, e, within, [], 0, found);
-      // Without a first-step event, the entry is only needed until the watermark passes its events.
-      state.set(key, st as unknown as JsonValue, maxTimeOf(st.s) + (st.s[0]!.length ? within : 0));
-      for (const events of found) {
-        const before = out.length;
-        emit(rule, { key, events }, depth, out);
-        if (out.length > before) break;
-      }
+    }
+    insertSorted(st.s[i]!, e, cap);
+    // Every chain containing e at position i, earliest first; the first one whose alert is new fires.
+    // No chain can complete while another step has no events yet (the common case): skip the search.
+    let complete = true;
+    for (let j = 0; j < st.s.length; j++) if (j !== i && st.s[j]!.length === 0) complete = false;
+    const found: Stored[][] = [];
+    if (complete) searchChains(steps, st.s, i, e, within, [], 0, found);
+    // Without a first-step event, the entry is only needed until the watermark passes its events.
+    state.set(key, st as unknown as JsonValue, maxTimeOf(st.s) + (st.s[0]!.length ? within : 0));
+    for (const events of found) {
+      const before = out.length;
+      emit(rule, { key, events }, depth, out);
+      if (out.length > before) break;
     }
   }
 
@@ -371,11 +441,11 @@ export function createEngine(opts: EngineOptions): Engine {
     if (p.type !== 'window') return;
     const key = stepKey(p.step, e);
     if (!key) return;
-    const within = ms(p.within);
+    const within = withinOf(rule);
     const state = stateOf(rule);
     const st = (state.get(key) as unknown as WinState | undefined) ?? { ev: [], cd: null };
     if (st.cd !== null && e.time <= st.cd) return;
-    insertSorted(st.ev, e, Math.max(cap, 4096));
+    insertSorted(st.ev, e, windowCap);
     const last = st.ev[st.ev.length - 1]!.time;
     // The list is sorted: drop the expired prefix in place (no new array per event).
     let drop = 0;
@@ -475,7 +545,7 @@ export function createEngine(opts: EngineOptions): Engine {
   }
 
   function evaluate(e: CorrelationEvent, depth: number, out: Emitted[]): void {
-    for (const rule of rules) {
+    for (const rule of rulesFor(e.kind)) {
       const p = rule.pattern;
       // Chained alerts: active rules only see active alerts; test rules see both.
       if (e.kind === 'alert' && e.record.mode === 'test' && rule.mode !== 'test') continue;
@@ -487,7 +557,7 @@ export function createEngine(opts: EngineOptions): Engine {
           break;
         }
         case 'sequence':
-          runSequence(rule, e, depth, out);
+          runSequence(rule, p, e, depth, out);
           break;
         case 'window':
           runWindow(rule, e, depth, out);
@@ -496,8 +566,7 @@ export function createEngine(opts: EngineOptions): Engine {
           runAbsence(rule, e);
           break;
         case 'custom':
-          if (p.kinds.includes(e.kind))
-            for (const f of p.evaluate(e, ctx, scoped(rule))) emit(rule, f, depth, out);
+          for (const f of p.evaluate(e, ctx, scoped(rule))) emit(rule, f, depth, out);
           break;
       }
     }
