@@ -154,3 +154,18 @@ describe('kafkajs produce encoding (patched)', () => {
     });
   });
 });
+
+// The default partitioner's murmur2 is rewritten in 32-bit arithmetic (the Long version was 20x slower);
+// a key must still land in the partition the Java client picks.
+const murmur2 = req('kafkajs/src/producer/partitioners/default/murmur2.js') as (k: string | Buffer) => number;
+
+describe('kafkajs murmur2 (patched)', () => {
+  it("gives the Java client's hashes (Kafka's own UtilsTest vectors)", () => {
+    expect(murmur2('21')).toBe(-973932308);
+    expect(murmur2('foobar')).toBe(-790332482);
+    expect(murmur2('a-little-bit-long-string')).toBe(-985981536);
+    expect(murmur2('a-little-bit-longer-string')).toBe(-1486304829);
+    expect(murmur2('lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8')).toBe(-58897971);
+    expect(murmur2(Buffer.from('abc'))).toBe(479470107);
+  });
+});
