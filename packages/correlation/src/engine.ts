@@ -93,6 +93,52 @@ interface WinState {
 
 const DAY = 86_400_000;
 
+/** `cp:` values as JSON (the changelog form): counterparty -> last event time it was paid. */
+interface CounterpartiesJson {
+  n: number;
+  m: Record<string, number>;
+}
+
+/** Who an address paid, and when last. In memory a Map: as a plain object with up to 250 address keys,
+ * every lookup had to internalize the address string and every new key reshaped a dictionary object. The
+ * changelog value is unchanged (`toJSON`), and so is the order the counterparties are listed in. */
+class Counterparties {
+  constructor(
+    /** Entries in `m` (kept so a hub address costs O(1) per transfer, not O(entries)). */
+    public n: number,
+    public m: Map<string, number>,
+  ) {}
+
+  static from(json: CounterpartiesJson): Counterparties {
+    return new Counterparties(json.n, new Map(Object.entries(json.m)));
+  }
+
+  /** The entries in the order a plain object enumerates its keys (array-index keys first, ascending, then
+   * insertion order), which is the order the facts had when they were stored as an object. */
+  entries(): [string, number][] {
+    const out: [string, number][] = [];
+    let indexes: [string, number][] | null = null;
+    for (const entry of this.m) {
+      if (isArrayIndex(entry[0])) (indexes ??= []).push(entry);
+      else out.push(entry);
+    }
+    if (!indexes) return out;
+    indexes.sort((a, b) => Number(a[0]) - Number(b[0]));
+    return [...indexes, ...out];
+  }
+
+  toJSON(): CounterpartiesJson {
+    return { n: this.n, m: Object.fromEntries(this.m) };
+  }
+}
+
+/** True for the keys a JS object orders numerically ahead of the others ('0', '17', not '0x1f', '01'). */
+function isArrayIndex(k: string): boolean {
+  const c = k.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  return /^(?:0|[1-9]\d*)$/.test(k) && Number(k) < 4294967295;
+}
+
 /** The event kinds a pattern can react to. */
 function kindsOf(p: Pattern): EventKind[] {
   switch (p.type) {
@@ -272,16 +318,14 @@ export function createEngine(opts: EngineOptions): Engine {
   };
   const counterparties = {
     seen(from: string, to: string, since: number): boolean {
-      const t = cpMap(normalizeAddress(from))?.[normalizeAddress(to)];
+      const t = cpOf(normalizeAddress(from))?.m.get(normalizeAddress(to));
       return t !== undefined && t >= since;
     },
     recent(address: string, since: number): string[] {
-      const m = cpMap(normalizeAddress(address));
-      return m
-        ? Object.entries(m)
-            .filter(([, t]) => t >= since)
-            .map(([a]) => a)
-        : [];
+      const cp = cpOf(normalizeAddress(address));
+      const out: string[] = [];
+      if (cp) for (const [a, t] of cp.entries()) if (t >= since) out.push(a);
+      return out;
     },
   };
   const ctx: RuleContext = {
@@ -572,14 +616,10 @@ export function createEngine(opts: EngineOptions): Engine {
     }
   }
 
-  interface Counterparties {
-    /** Entries in `m` (kept so a hub address costs O(1) per transfer, not O(entries)). */
-    n: number;
-    m: Record<string, number>;
-  }
-
-  function cpMap(address: string): Record<string, number> | undefined {
-    return (cpState.get(address) as unknown as Counterparties | undefined)?.m;
+  /** The stored counterparty facts of an address (revived if restored from the changelog). */
+  function cpOf(address: string): Counterparties | undefined {
+    const v = cpState.get(address) as unknown as Counterparties | CounterpartiesJson | undefined;
+    return v === undefined || v instanceof Counterparties ? v : Counterparties.from(v);
   }
 
   function recordFacts(e: CorrelationEvent): void {
@@ -587,17 +627,18 @@ export function createEngine(opts: EngineOptions): Engine {
     const r = e.record;
     if (!r.from || !r.to || BigInt(r.amount) <= 0n) return;
     const key = normalizeAddress(r.from);
-    const cp = (cpState.get(key) as unknown as Counterparties | undefined) ?? { n: 0, m: {} };
+    const cp = cpOf(key) ?? new Counterparties(0, new Map());
     const to = normalizeAddress(r.to);
-    const prev = cp.m[to];
+    const prev = cp.m.get(to);
     if (prev === undefined) cp.n++;
-    cp.m[to] = Math.max(prev ?? 0, e.time);
+    cp.m.set(to, Math.max(prev ?? 0, e.time));
     if (cp.n > maxCp * 1.25) {
       // Keep the most recent maxCp (amortized: runs once per maxCp/4 new counterparties).
-      const kept = Object.entries(cp.m)
+      const kept = cp
+        .entries()
         .sort((a, b) => b[1] - a[1])
         .slice(0, maxCp);
-      cp.m = Object.fromEntries(kept);
+      cp.m = new Map(kept);
       cp.n = kept.length;
     }
     const entryExp = Math.max(e.time, prev ?? 0) + cpRetention;
@@ -709,6 +750,13 @@ export function createEngine(opts: EngineOptions): Engine {
       addrMemo.clear();
       wlTopic.clear();
       for (const [k, entry] of wlState.entries()) wlTopic.set(k, entry.v as unknown as WatchEntry);
+      // Counterparty facts come back as JSON: turn them into their in-memory form once, not per lookup.
+      for (const [k, entry] of cpState.entries())
+        if (!(entry.v instanceof Counterparties))
+          store.restore(cpState.prefix + k, {
+            v: Counterparties.from(entry.v as unknown as CounterpartiesJson) as unknown as JsonValue,
+            exp: entry.exp,
+          });
       for (const rule of rules) {
         if (rule.pattern.type !== 'absence') continue;
         const within = ms(rule.pattern.within);
