@@ -29,10 +29,11 @@ export const configSchema = z.object({
   /** Which blocks are final enough to write: `latest` (reorgs retracted), `{ confirmations: N }` (N behind
    * the head), or the node's `safe`/`finalized` tags. */
   finality: finalitySchema.default('finalized'),
-  /** Blocks fetched concurrently (written in order). */
-  concurrency: z.number().int().min(1).max(512).default(16),
-  /** JSON-RPC requests per HTTP batch (ethers `batchMaxCount`); 1 disables batching. */
-  batchMaxCount: z.number().int().min(1).max(1000).default(100),
+  /** Blocks fetched concurrently (written in order). Lower it for a provider that rate-limits. */
+  concurrency: z.number().int().min(1).max(512).default(32),
+  /** JSON-RPC requests per HTTP batch (ethers `batchMaxCount`); 1 disables batching. Small batches, several
+   * at a time: geth answers one batch in one goroutine, so large batches kept it on one core. */
+  batchMaxCount: z.number().int().min(1).max(1000).default(16),
   /** `auto` tries `eth_getBlockReceipts` and falls back to one `eth_getTransactionReceipt` per tx. */
   receipts: z.enum(['auto', 'block', 'transaction']).default('auto'),
   /** Put every log (address, topics, data) in the transaction's `extra.logs`; false keeps `extra.logCount` only. */
