@@ -4,6 +4,7 @@ import { fork } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
 import {
+  deleteTopics,
   startBinanceSimulator,
   startCoinbaseSimulator,
   type SimMarket,
@@ -11,7 +12,7 @@ import {
 } from '@tributary/testkit';
 import type { LatencySummary } from './commit-latency.ts';
 import type { WorkerSpec } from './exchange-worker.ts';
-import { deleteTopics, verifyTrades, type TradeCheck } from './verify-trades.ts';
+import { verifyTrades, type TradeCheck } from './verify-trades.ts';
 import { linkWorker } from './worker-link.ts';
 
 export interface RunContext {

@@ -104,15 +104,3 @@ export async function verifyTrades(
   check.ms = performance.now() - started;
   return check;
 }
-
-export async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
-  const kafka = new Kafka({ brokers, clientId: 'bench-cleanup', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.disconnect();
-  }
-}

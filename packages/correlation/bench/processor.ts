@@ -29,6 +29,7 @@ import { pino } from 'pino';
 import {
   benchResultsPath,
   createTopics,
+  deleteTopics,
   median,
   printTable,
   readTopic,
@@ -356,17 +357,6 @@ async function runOnce(brokers: string[], rep: number): Promise<Run> {
     };
   } finally {
     if (!values['keep-topics']) await deleteTopics(brokers, prefix).catch(() => {});
-  }
-}
-
-async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
-  const admin = new Kafka({ brokers, clientId: 'bench-admin', logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.disconnect();
   }
 }
 

@@ -14,7 +14,7 @@ export {
   type MavenArtifact,
 } from './maven.ts';
 export { freePort } from './ports.ts';
-export { readTopic, createTopics, type TopicMessage } from './read-topic.ts';
+export { readTopic, createTopics, deleteTopics, type TopicMessage } from './read-topic.ts';
 export {
   spawnCli,
   spawnWorker,

@@ -110,3 +110,16 @@ export async function createTopics(
     await admin.disconnect();
   }
 }
+
+/** Deletes every topic whose name starts with `prefix` (benchmarks clean up after a run on a shared cluster). */
+export async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
+  const kafka = new Kafka({ brokers, clientId: 'testkit-admin', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
