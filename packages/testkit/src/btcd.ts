@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { goBinary } from './go-install.ts';
 import { jsonRpcCaller } from './json-rpc.ts';
 import { freePort } from './ports.ts';
-import { spawnWatched, stopProcessGroup } from './process-group.ts';
+import { spawnWatched, stopProcessGroup, untilAnswering } from './process-group.ts';
 
 /** Pinned: btcd's RPC behaviour (errors, verbosity types) differs between releases. */
 export const DEFAULT_BTCD_VERSION = 'v0.24.2';
@@ -86,23 +86,9 @@ export async function startBtcd(opts: StartBtcdOptions): Promise<BtcdNode> {
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
-  for (;;) {
-    if (child.exitCode !== null) {
-      await close().catch(() => {});
-      throw new Error(`btcd exited during start (code ${child.exitCode})`);
-    }
-    try {
-      await rpc('getblockcount');
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) {
-        await close();
-        throw new Error(`btcd not ready after ${opts.readyTimeoutMs ?? 30_000} ms: ${String(err)}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await untilAnswering(child, { name: 'btcd', timeoutMs: opts.readyTimeoutMs ?? 30_000, close }, () =>
+    rpc('getblockcount'),
+  );
   return {
     rpcUrl,
     rpcUser,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { goBinary } from './go-install.ts';
 import { jsonRpcCaller } from './json-rpc.ts';
 import { freePort } from './ports.ts';
-import { spawnWatched, stopProcessGroup } from './process-group.ts';
+import { spawnWatched, stopProcessGroup, untilAnswering } from './process-group.ts';
 
 /** Pinned: dev mode (simulated beacon, `dev_` API) changes between releases. Builds with Go 1.24+. */
 export const DEFAULT_GETH_VERSION = 'v1.17.10';
@@ -117,24 +117,11 @@ export async function startGeth(opts: StartGethOptions = {}): Promise<GethNode> 
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
-  let chainId = 0;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await close().catch(() => {});
-      throw new Error(`geth exited during start (code ${child.exitCode}); see its log`);
-    }
-    try {
-      chainId = Number(await rpc<string>('eth_chainId'));
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) {
-        await close();
-        throw new Error(`geth not ready after ${opts.readyTimeoutMs ?? 60_000} ms: ${String(err)}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const chainId = await untilAnswering(
+    child,
+    { name: 'geth', timeoutMs: opts.readyTimeoutMs ?? 60_000, exitHint: '; see its log', close },
+    async () => Number(await rpc<string>('eth_chainId')),
+  );
   const [devAccount] = await rpc<string[]>('eth_accounts');
   if (devAccount?.toLowerCase() !== GETH_DEV_ACCOUNT.toLowerCase()) {
     await close();

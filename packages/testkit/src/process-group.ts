@@ -67,3 +67,29 @@ export function processGroupCpuSeconds(pgid: number): number {
   }
   return ticks / 100; // USER_HZ is 100 on Linux
 }
+
+/** Polls `probe` every 100 ms until it answers (its answer is returned) for a node started with
+ * `spawnWatched`. Fails, after `close()`, when the child exits first (`<name> exited during start (code
+ * N)<exitHint>`) or when `timeoutMs` passes (`<name> not ready after N ms: <last error>`). */
+export async function untilAnswering<T>(
+  child: ChildProcess,
+  opts: { name: string; timeoutMs: number; exitHint?: string; close: () => Promise<void> },
+  probe: () => Promise<T>,
+): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await opts.close().catch(() => {});
+      throw new Error(`${opts.name} exited during start (code ${child.exitCode})${opts.exitHint ?? ''}`);
+    }
+    try {
+      return await probe();
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await opts.close();
+        throw new Error(`${opts.name} not ready after ${opts.timeoutMs} ms: ${String(err)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
