@@ -135,8 +135,8 @@ class HttpProvider extends JsonRpcProvider {
     super(url, network, options);
     this.#timeoutMs = timeoutMs;
     this.#http = new JsonHttpClient(url, {
-      // The block window (config `concurrency`, 16 by default) with ethers' batching needs about one
-      // connection per block in flight; more only queue, a bound keeps a wide window polite to a provider.
+      // The block window (config `concurrency`, 32 by default) in batches of `batchMaxCount` (16) needs a
+      // few connections; more only queue, and a bound keeps a wide window polite to a provider.
       maxSockets: 32,
       // Compressing for a node on this host only costs CPU (gunzip was 7% of a backfill's profile
       // against local geth); across a network it saves more than it costs.
