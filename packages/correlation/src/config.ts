@@ -46,6 +46,8 @@ export const correlationConfig = z.object({
     .default([]),
   watchlistPollMs: z.number().int().positive().optional(),
   allowedLateness: duration.default('1h'),
+  /** How far one input partition may run ahead of the others in event time (default: half the lateness). */
+  maxSkew: duration.optional(),
   transactionTimeoutMs: z.number().int().positive().default(60_000),
   sessionTimeoutMs: z.number().int().min(6_000).default(30_000),
   maxBytesPerPartition: z
@@ -110,6 +112,7 @@ export function processorOptionsOf(
     watchlistFiles: c.watchlists,
     ...(c.watchlistPollMs ? { watchlistPollMs: c.watchlistPollMs } : {}),
     allowedLateness: c.allowedLateness,
+    ...(c.maxSkew !== undefined ? { maxSkew: c.maxSkew } : {}),
     transactionTimeoutMs: c.transactionTimeoutMs,
     sessionTimeoutMs: c.sessionTimeoutMs,
     maxBytesPerPartition: c.maxBytesPerPartition,

@@ -20,9 +20,10 @@ import type { Rule } from './dsl.ts';
 import { createEngine, type Emitted } from './engine.ts';
 import { decodeMessage, type InputTopics } from './events.ts';
 import type { IdentityConfig } from './identity.ts';
+import { createInputClock } from './input-clock.ts';
 import { isFencingError } from '@tributary/runtime';
 import { createStore } from './store.ts';
-import type { Duration } from './time.ts';
+import { ms, type Duration } from './time.ts';
 import {
   EMPTY_WATCHLIST,
   loadWatchlist,
@@ -54,6 +55,9 @@ export interface ProcessorOptions {
   watchlistFiles?: WatchlistFile[];
   watchlistPollMs?: number;
   allowedLateness?: Duration;
+  /** How far in event time one input partition may run ahead of the slowest other one that still has
+   * data (default: half the allowed lateness, so a backlog does not make the others' events late). */
+  maxSkew?: Duration;
   /** Must exceed the longest batch (kafkajs default 60 s). */
   transactionTimeoutMs?: number;
   /** Consumer group session timeout: how long a crashed member holds its partitions (default 30 s; the
@@ -64,7 +68,14 @@ export interface ProcessorOptions {
   logger: Logger;
   signal: AbortSignal;
   /** Called after each committed transaction (tests, metrics). */
-  onCommit?: (info: { topic: string; partition: number; records: number; alerts: number }) => void;
+  onCommit?: (info: {
+    topic: string;
+    partition: number;
+    records: number;
+    alerts: number;
+    /** Records of this batch older than the watermark (counted, matched by no rule). */
+    late: number;
+  }) => void;
 }
 
 const MAX_CHUNK_BYTES = 900 * 1024;
@@ -226,6 +237,9 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       rebalanceTimeout: Math.max(sessionTimeout, 10_000),
       heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
       maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
+      // Short long-polls, so a partition resumed by the input clock is fetched soon (kafkajs waits up to
+      // 5 s on the partitions that have nothing before it sends the next fetch).
+      maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
@@ -298,6 +312,34 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
           'alerts committed',
         );
     };
+    // Event-time alignment of the inputs (see input-clock.ts): partitions that ran ahead are paused here
+    // and resumed once the others caught up, or once those went quiet (checked on a timer too).
+    const clock = createInputClock({
+      maxSkewMs: o.maxSkew !== undefined ? ms(o.maxSkew) : ms(o.allowedLateness ?? '1h') / 2,
+      // Several fetches (maxWaitTimeInMs below) without a batch: the partition is empty or quiet.
+      idleMs: 3_000,
+    });
+    const paused = new Map<string, { topic: string; partition: number }>();
+    const resumeUnblocked = () => {
+      for (const tp of clock.release(Date.now())) {
+        const at = paused.get(tp);
+        if (!at) continue;
+        paused.delete(tp);
+        consumer!.resume([{ topic: at.topic, partitions: [at.partition] }]);
+      }
+    };
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // A new assignment: what the clock knew may be about partitions we no longer own.
+      clock.reset(
+        Object.entries(payload.memberAssignment)
+          .filter(([topic]) => topic !== o.inputs.watchlist)
+          .flatMap(([topic, partitions]) => partitions.map((p) => `${topic}:${p}`)),
+        Date.now(),
+      );
+      for (const { topic, partition } of paused.values())
+        consumer!.resume([{ topic, partitions: [partition] }]);
+      paused.clear();
+    });
     const applyWatchlist = (): Emitted[] => {
       if (!pendingList) return [];
       const list = pendingList;
@@ -316,7 +358,15 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
         if (!pendingList || failed || session.signal.aborted) return;
         exclusive(() => commit(applyWatchlist(), null)).catch(fail);
       }, o.watchlistPollMs ?? 2_000);
-      session.signal.addEventListener('abort', () => clearInterval(tick), { once: true });
+      const align = setInterval(resumeUnblocked, 500);
+      session.signal.addEventListener(
+        'abort',
+        () => {
+          clearInterval(tick);
+          clearInterval(align);
+        },
+        { once: true },
+      );
       consumer!.on(consumer!.events.CRASH, ({ payload }) => fail(payload.error));
       consumer!
         .run({
@@ -328,8 +378,16 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
               // After a failure the engine is ahead of what Kafka holds: never feed it again.
               if (failed || !isRunning() || isStale() || batch.messages.length === 0) return;
               try {
+                const tp = `${batch.topic}:${batch.partition}`;
+                // Watchlist records are reference data stamped with wall-clock time: never held back.
+                const aligned = batch.topic !== o.inputs.watchlist;
+                const bound = aligned ? clock.bound(tp, Date.now()) : Number.POSITIVE_INFINITY;
                 const alerts: Emitted[] = applyWatchlist();
+                const late0 = engine.stats().late;
                 let skipped = 0;
+                let last: string | null = null;
+                let head = Number.NaN;
+                let ahead = false;
                 for (const m of batch.messages) {
                   const d = decodeMessage(
                     o.inputs,
@@ -339,6 +397,12 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                     m.value,
                     Number(m.timestamp),
                   );
+                  if (d.ok && d.event.time > bound) {
+                    head = d.event.time;
+                    ahead = true;
+                    break;
+                  }
+                  last = m.offset;
                   if (!d.ok) {
                     skipped++;
                     if (d.reason !== 'retract')
@@ -348,23 +412,38 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                       );
                     continue;
                   }
+                  head = d.event.time;
                   alerts.push(...engine.process(d.event));
                 }
-                const last = batch.messages[batch.messages.length - 1]!.offset;
-                await commit(alerts, {
-                  topic: batch.topic,
-                  partition: batch.partition,
-                  next: String(BigInt(last) + 1n),
-                });
-                resolveOffset(last);
+                await commit(
+                  alerts,
+                  last === null
+                    ? null
+                    : { topic: batch.topic, partition: batch.partition, next: String(BigInt(last) + 1n) },
+                );
+                if (last !== null) resolveOffset(last);
+                if (aligned && !Number.isNaN(head))
+                  clock.update(
+                    tp,
+                    head,
+                    ahead ? 'held' : batch.offsetLag() === '0' ? 'drained' : 'reading',
+                    Date.now(),
+                  );
+                if (ahead) {
+                  consumer!.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+                  paused.set(tp, { topic: batch.topic, partition: batch.partition });
+                }
+                resumeUnblocked();
                 await heartbeat();
                 batches++;
                 onHealthy();
+                const records = last === null ? 0 : batch.messages.findIndex((m) => m.offset === last) + 1;
                 o.onCommit?.({
                   topic: batch.topic,
                   partition: batch.partition,
-                  records: batch.messages.length,
+                  records,
                   alerts: alerts.length,
+                  late: engine.stats().late - late0,
                 });
                 if (skipped) logger.debug({ skipped }, 'records skipped');
                 if (batches % 100 === 0) logger.info({ batches, ...engine.stats() }, 'progress');
