@@ -4,9 +4,14 @@ import type { Kafka, Message } from 'kafkajs';
 import { readToEnd } from './read-to-end.ts';
 import type { StateStore, StoredEntry } from './store.ts';
 
-export function changelogMessages(changes: Map<string, StoredEntry | null>): Message[] {
+/** The changelog records of a batch's state changes. `serialize` writes a value (default: JSON); the engine
+ * passes its own, which writes retained events as references (engine.serialize). */
+export function changelogMessages(
+  changes: Map<string, StoredEntry | null>,
+  serialize: (key: string, entry: StoredEntry) => string = (_key, entry) => JSON.stringify(entry),
+): Message[] {
   const out: Message[] = [];
-  for (const [key, entry] of changes) out.push({ key, value: entry ? JSON.stringify(entry) : null });
+  for (const [key, entry] of changes) out.push({ key, value: entry ? serialize(key, entry) : null });
   return out;
 }
 

@@ -30,7 +30,7 @@ import {
   type IdentityGraph,
 } from './identity.ts';
 import type { Alert } from './json-types.ts';
-import { createStore, type StateScope, type StateStore } from './store.ts';
+import { createStore, type StateScope, type StateStore, type StoredEntry } from './store.ts';
 import { ms, type Duration } from './time.ts';
 import { EMPTY_WATCHLIST, type WatchEntry, type Watchlist } from './watchlist.ts';
 
@@ -73,8 +73,14 @@ export interface Engine {
   setWatchlist(list: Watchlist): Emitted[];
   /** Current watermark (max event time - allowed lateness). */
   watermark(): number;
-  /** Call after restoring the store from the changelog: rebuilds in-memory indexes. */
+  /** Call after restoring the store from the changelog: resolves event references, rebuilds in-memory
+   * indexes. */
   restored(): void;
+  /** The changelog value of a state entry (see changelogMessages): JSON, in which a transfer that the
+   * re-screen buffer (`rs:`) holds for at least as long as the entry lives is written as `{"$ev": id}`
+   * instead of in full. A transfer sits in the windows and sequences of several rules and is rewritten
+   * with each of them; its full form goes to the changelog once, as its `rs:` entry. */
+  serialize(key: string, entry: StoredEntry): string;
   stats(): EngineStats;
 }
 
@@ -687,8 +693,40 @@ export function createEngine(opts: EngineOptions): Engine {
     if (r.op === 'add') rescreen(new Set([a]), out);
   }
 
+  /** Replaces `{"$ev": id}` in a restored value by the event the re-screen buffer holds (see serialize). */
+  function resolveRefs(v: unknown): unknown {
+    if (typeof v !== 'object' || v === null) return v;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) v[i] = resolveRefs(v[i]);
+      return v;
+    }
+    const o = v as Record<string, unknown>;
+    const ref = o.$ev;
+    if (typeof ref === 'string') {
+      const e = rsState.get(ref);
+      // The writer only refers to events whose rs: entry outlives the referring entry: a miss is a bug.
+      if (e === undefined)
+        throw new Error(`changelog: state refers to event ${ref}, which rs: does not hold`);
+      return e;
+    }
+    for (const k of Object.keys(o)) o[k] = resolveRefs(o[k]);
+    return o;
+  }
+
   return {
     store,
+    serialize(key, entry) {
+      const exp = entry.exp;
+      // Only rule state holds events next to their rs: copy.
+      if (rescreenMs === 0 || exp === null || !key.startsWith('r:')) return JSON.stringify(entry);
+      return JSON.stringify(entry, (_k, v: unknown) => {
+        if (typeof v !== 'object' || v === null) return v;
+        const e = v as { kind?: unknown; id?: unknown };
+        if (e.kind !== 'transfer' || typeof e.id !== 'string') return v;
+        const kept = rsState.entry(e.id);
+        return kept !== undefined && kept.v === v && kept.exp !== null && kept.exp >= exp ? { $ev: e.id } : v;
+      });
+    },
     process(e) {
       stats.events++;
       addrMemo.clear();
@@ -750,6 +788,8 @@ export function createEngine(opts: EngineOptions): Engine {
       addrMemo.clear();
       wlTopic.clear();
       for (const [k, entry] of wlState.entries()) wlTopic.set(k, entry.v as unknown as WatchEntry);
+      for (const rule of rules)
+        for (const [, entry] of stateOf(rule).entries()) entry.v = resolveRefs(entry.v) as JsonValue;
       // Counterparty facts come back as JSON: turn them into their in-memory form once, not per lookup.
       for (const [k, entry] of cpState.entries())
         if (!(entry.v instanceof Counterparties))

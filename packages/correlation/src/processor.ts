@@ -266,7 +266,10 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
     ) => {
       const out = [
         ...alertMessages(alerts, o.outputs),
-        ...changelogMessages(store.takeChanges()).map((m) => ({ topic: o.outputs.changelog, m })),
+        ...changelogMessages(store.takeChanges(), engine.serialize).map((m) => ({
+          topic: o.outputs.changelog,
+          m,
+        })),
       ];
       if (out.length === 0 && !offsets) return;
       const tx = await p.transaction();

@@ -19,6 +19,8 @@ export interface StoredEntry {
 export interface StateScope {
   readonly prefix: string;
   get(key: string): JsonValue | undefined;
+  /** The value with its expiry. */
+  entry(key: string): StoredEntry | undefined;
   /** Sets a value; `expiresAt` is an event time in ms (the entry is swept once the watermark passes it). */
   set(key: string, value: JsonValue, expiresAt?: number | null): void;
   delete(key: string): void;
@@ -73,6 +75,7 @@ function makeScope(prefix: string): Scope {
     data,
     changed: [],
     get: (key) => data.get(key)?.v,
+    entry: (key) => data.get(key),
     has: (key) => data.has(key),
     set(key, value, expiresAt = null) {
       // Reuse the entry object: most sets rewrite a key that exists, and an allocation per set showed up

@@ -13,6 +13,7 @@ import {
 } from '../src/dsl.ts';
 import { createEngine } from '../src/engine.ts';
 import { createStore, type StoredEntry } from '../src/store.ts';
+import { changelogMessages } from '../src/changelog.ts';
 import { catalogue } from '../src/rules/index.ts';
 import type { CorrelationEvent } from '../src/events.ts';
 import { address, crm, H, T0, transfer } from './fixtures.ts';
@@ -172,9 +173,11 @@ describe('state restore (what the changelog does)', () => {
         .slice(0, cut)
         .flatMap((e) => first.process(e))
         .map((o) => o.alert);
-      const changelog = [...first.store.takeChanges()].map(([k, v]) => [k, JSON.stringify(v)] as const);
+      // Written and read back as the processor does: events held by rs: go as references.
+      const changelog = changelogMessages(first.store.takeChanges(), first.serialize);
       const store = createStore();
-      for (const [k, v] of changelog) store.restore(k, JSON.parse(v) as StoredEntry | null);
+      for (const m of changelog)
+        store.restore(String(m.key), m.value === null ? null : (JSON.parse(String(m.value)) as StoredEntry));
       const second = createEngine({ rules: catalogue(), store });
       second.restored();
       const after = events

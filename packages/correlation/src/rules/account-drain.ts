@@ -34,7 +34,8 @@ interface Account {
   first: number;
   last: number;
   bal: Record<string, string>;
-  deposit: CorrelationEvent | null;
+  /** Written by earlier versions; the last deposit is now under `dep:<address>` (see below). */
+  deposit?: CorrelationEvent | null;
 }
 
 export function accountDrain(overrides: Partial<AccountDrainParams> = {}): Rule {
@@ -69,11 +70,15 @@ export function accountDrain(overrides: Partial<AccountDrainParams> = {}): Rule 
         const findings = [];
         const src = state.get<Account>(`acct:${from}`);
         if (src) {
+          // The last deposit is kept apart from the account, and only while it can count as recent: the
+          // account entry lives for the dormancy period and is rewritten on every transfer, and with the
+          // deposit event inside it was the largest state the processor wrote to its changelog.
+          const deposit = state.get<CorrelationEvent>(`dep:${from}`) ?? src.deposit ?? null;
           const before = BigInt(src.bal[asset] ?? '0');
           const customer = ctx.identity.customerOfAddress(from);
           const created = customer ? state.get<number>(`created:${customer}`) : undefined;
           const isNew = e.time - src.first < newAge || (created !== undefined && e.time - created < newAge);
-          const fundedRecently = src.deposit !== null && e.time - src.deposit.time <= within;
+          const fundedRecently = deposit !== null && e.time - deposit.time <= within;
           const idle = e.time - src.last;
           const dormant = idle > dormancy;
           if (
@@ -84,7 +89,7 @@ export function accountDrain(overrides: Partial<AccountDrainParams> = {}): Rule 
           ) {
             findings.push({
               key: customer ?? `address:${from}`,
-              events: src.deposit && !dormant ? [src.deposit, e] : [e],
+              events: deposit && !dormant ? [deposit, e] : [e],
               anchors: [e],
               facts: {
                 address: from,
@@ -101,20 +106,21 @@ export function accountDrain(overrides: Partial<AccountDrainParams> = {}): Rule 
           // In place: the store serializes the entry at commit, after this event; copying cost GC time.
           src.last = e.time;
           src.bal[asset] = (left > 0n ? left : 0n).toString();
+          if (src.deposit !== undefined) {
+            if (src.deposit) state.set(`dep:${from}`, src.deposit, src.deposit.time + within);
+            delete src.deposit;
+          }
           state.set(`acct:${from}`, src, e.time + keep);
         } else {
-          state.set(`acct:${from}`, { first: e.time, last: e.time, bal: {}, deposit: null }, e.time + keep);
+          state.set(`acct:${from}`, { first: e.time, last: e.time, bal: {} }, e.time + keep);
         }
-        const dst = state.get<Account>(`acct:${to}`) ?? {
-          first: e.time,
-          last: e.time,
-          bal: {},
-          deposit: null,
-        };
+        const dst = state.get<Account>(`acct:${to}`) ?? { first: e.time, last: e.time, bal: {} };
         // A dormant account's clock restarts only on its own outflow: an inflow does not make it active.
         dst.bal[asset] = (BigInt(dst.bal[asset] ?? '0') + amount).toString();
-        dst.deposit = e;
+        delete dst.deposit;
         state.set(`acct:${to}`, dst, e.time + keep);
+        // Needed while a drain can still count as "soon after funding" (swept once the watermark passes).
+        state.set(`dep:${to}`, e, e.time + within);
         return findings;
       },
     }),
