@@ -167,6 +167,7 @@ describe('state restore (what the changelog does)', () => {
     const expected = events.flatMap((e) => whole.process(e)).map((o) => o.alert);
     expect(expected).toHaveLength(1);
 
+    let references = 0;
     for (let cut = 0; cut <= events.length; cut++) {
       const first = createEngine({ rules: catalogue() });
       const before = events
@@ -175,6 +176,7 @@ describe('state restore (what the changelog does)', () => {
         .map((o) => o.alert);
       // Written and read back as the processor does: events held by rs: go as references.
       const changelog = changelogMessages(first.store.takeChanges(), first.serialize);
+      for (const m of changelog) if (String(m.value).includes('{"$ev":')) references++;
       const store = createStore();
       for (const m of changelog)
         store.restore(String(m.key), m.value === null ? null : (JSON.parse(String(m.value)) as StoredEntry));
@@ -186,5 +188,7 @@ describe('state restore (what the changelog does)', () => {
         .map((o) => o.alert);
       expect([...before, ...after]).toEqual(expected);
     }
+    // The transfers in rule state went to the changelog as references to their rs: entries.
+    expect(references).toBeGreaterThan(0);
   });
 });
