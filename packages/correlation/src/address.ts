@@ -47,3 +47,12 @@ export function sharedAffixes(a: string, b: string): { prefix: number; suffix: n
   while (s < x.length && s < y.length && x[x.length - 1 - s] === y[y.length - 1 - s]) s++;
   return { prefix: p, suffix: s };
 }
+
+/** The address a state key ends in (`acct:0xab…`, `address:bc1q…`), or null: rule state of one address is
+ * written to the changelog as one record (store.ts). Lowercase 0x-hex and bech32 addresses only, which is
+ * what normalizeAddress makes of them; other keys are simply not grouped. */
+export function addressTail(key: string): string | null {
+  const tail = key.slice(key.lastIndexOf(':') + 1);
+  if (tail.length === 42 && isLowerHex(tail)) return tail;
+  return /^(bc1|tb1|bcrt1)[0-9a-z]{6,}$/.test(tail) ? tail : null;
+}

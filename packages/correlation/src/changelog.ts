@@ -2,16 +2,28 @@
 // in the same transaction as the alerts and the consumed offsets; read back (read_committed) on start.
 import type { Kafka, Message } from 'kafkajs';
 import { readToEnd } from './read-to-end.ts';
-import type { StateStore, StoredEntry } from './store.ts';
+import type { StateStore, StoredEntry, StoredGroup, StoredGroupJson } from './store.ts';
 
 /** The changelog records of a batch's state changes. `serialize` writes a value (default: JSON); the engine
  * passes its own, which writes retained events as references (engine.serialize). */
 export function changelogMessages(
-  changes: Map<string, StoredEntry | null>,
+  changes: Map<string, StoredEntry | StoredGroup | null>,
   serialize: (key: string, entry: StoredEntry) => string = (_key, entry) => JSON.stringify(entry),
 ): Message[] {
   const out: Message[] = [];
-  for (const [key, entry] of changes) out.push({ key, value: entry ? serialize(key, entry) : null });
+  for (const [key, change] of changes) {
+    if (change === null) out.push({ key, value: null });
+    else if ('members' in change) {
+      // `{"g":{<key>:<entry>,…}}`, each entry written as it would be on its own.
+      let value = '{"g":{';
+      let first = true;
+      for (const [k, entry] of change.members) {
+        value += (first ? '' : ',') + JSON.stringify(k) + ':' + serialize(k, entry);
+        first = false;
+      }
+      out.push({ key, value: value + '}}' });
+    } else out.push({ key, value: serialize(key, change) });
+  }
   return out;
 }
 
@@ -29,7 +41,7 @@ export async function restoreChangelog(
       if (m.key)
         store.restore(
           m.key.toString('utf8'),
-          m.value ? (JSON.parse(m.value.toString('utf8')) as StoredEntry) : null,
+          m.value ? (JSON.parse(m.value.toString('utf8')) as StoredEntry | StoredGroupJson) : null,
         );
     },
     signal,

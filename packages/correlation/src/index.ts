@@ -30,7 +30,13 @@ export {
   type Label,
 } from './dsl.ts';
 export { createEngine, type Engine, type EngineOptions, type Emitted, type EngineStats } from './engine.ts';
-export { createStore, type StateStore, type StoredEntry } from './store.ts';
+export {
+  createStore,
+  type StateStore,
+  type StoredEntry,
+  type StoredGroup,
+  type StoredGroupJson,
+} from './store.ts';
 export {
   decodeMessage,
   makeEvent,

@@ -7,7 +7,15 @@
 // event id): a lookup then hashes nothing new. With one Map of prefixed keys, every lookup built and
 // hashed a fresh concatenated string, which was the largest single cost of the engine. The full key
 // (`prefix + rest`) is only built for the changelog, in takeChanges().
+//
+// Rule state that names an address (a key ending in one: `acct:0x…`, `address:0x…`) goes to the changelog
+// as one record per address, `g:<address>` = `{"g": {<state key>: {v, exp}, …}}`, instead of one record
+// per key: a transfer changes the balance, the last deposit, the velocity window and the payment
+// candidates of its addresses, and every changelog record has a fixed cost in kafkajs and the broker. The
+// engine's own prefixes (counterparties, re-screen buffer, identity) stay one record per key: a hub's
+// counterparty map is large and must not be rewritten with every inflow.
 import type { JsonValue } from '@tributary/sdk';
+import { addressTail } from './address.ts';
 
 export interface StoredEntry {
   v: JsonValue;
@@ -41,25 +49,93 @@ export interface StateStore {
   scope(prefix: string): StateScope;
   /** Drops entries whose expiry is before `watermark`; returns how many. */
   sweep(watermark: number): number;
-  /** Changed keys since the last call, with their new entry or null (deleted), and forgets them. */
-  takeChanges(): Map<string, StoredEntry | null>;
-  /** Restores an entry from the changelog without marking it changed. */
-  restore(key: string, entry: StoredEntry | null): void;
+  /** Changed changelog records since the last call, with their new value or null (deleted), and forgets
+   * them: a state key with its entry, or an address group (`g:<address>`) with all its entries. */
+  takeChanges(): Map<string, StoredEntry | StoredGroup | null>;
+  /** Restores a changelog record (a key's entry or a group) without marking it changed. */
+  restore(key: string, value: StoredEntry | StoredGroupJson | null): void;
   size(): number;
   entries(): IterableIterator<[string, StoredEntry]>;
 }
 
-/** A stored entry plus whether its key is already listed as changed. `toJSON` keeps the changelog value
- * `{v, exp}`: the flag is bookkeeping, not state. */
+/** The changelog record of an address group: every live entry of the address's rule state, by full key. */
+export interface StoredGroup {
+  members: Map<string, StoredEntry>;
+}
+/** A group record as read back from the changelog. */
+export interface StoredGroupJson {
+  g: Record<string, StoredEntry>;
+}
+const GROUP_PREFIX = 'g:';
+
+export function isGroupKey(key: string): boolean {
+  return key.startsWith(GROUP_PREFIX);
+}
+
+interface Group extends StoredGroup {
+  key: string;
+  members: Map<string, Slot>;
+  /** Listed in the store's changed groups. */
+  queued: boolean;
+}
+
+/** A stored entry plus whether its key is already listed as changed, and its address group if it has one.
+ * `toJSON` keeps the changelog value `{v, exp}`: the rest is bookkeeping, not state. */
 class Slot implements StoredEntry {
   constructor(
     public v: JsonValue,
     public exp: number | null,
     public changed: boolean,
+    public group: Group | null,
   ) {}
   toJSON(): StoredEntry {
     return { v: this.v, exp: this.exp };
   }
+}
+
+/** Address groups of one store, and the ones changed since the last takeChanges. */
+interface Groups {
+  /** The group a new key of scope `prefix` joins (created on first use), or null. */
+  of(prefix: string, key: string): Group | null;
+  get(key: string): Group | undefined;
+  create(key: string): Group;
+  drop(key: string): void;
+  queue(g: Group): void;
+  take(): Group[];
+}
+
+function makeGroups(): Groups {
+  const all = new Map<string, Group>();
+  let queued: Group[] = [];
+  const create = (key: string): Group => {
+    const g: Group = { key, members: new Map(), queued: false };
+    all.set(key, g);
+    return g;
+  };
+  return {
+    of(prefix, key) {
+      // Rule state only (see the top of the file).
+      if (!prefix.startsWith('r:')) return null;
+      const address = addressTail(key);
+      if (address === null) return null;
+      const gk = GROUP_PREFIX + address;
+      return all.get(gk) ?? create(gk);
+    },
+    get: (key) => all.get(key),
+    create,
+    drop: (key) => void all.delete(key),
+    queue(g) {
+      if (g.queued) return;
+      g.queued = true;
+      queued.push(g);
+    },
+    take() {
+      const out = queued;
+      queued = [];
+      for (const g of out) g.queued = false;
+      return out;
+    },
+  };
 }
 
 interface Scope extends StateScope {
@@ -68,7 +144,7 @@ interface Scope extends StateScope {
   changed: string[];
 }
 
-function makeScope(prefix: string): Scope {
+function makeScope(prefix: string, groups: Groups): Scope {
   const data = new Map<string, StoredEntry>();
   const scope: Scope = {
     prefix,
@@ -86,13 +162,27 @@ function makeScope(prefix: string): Scope {
       if (cur) {
         cur.v = value;
         cur.exp = expiresAt;
+        if (cur.group) return groups.queue(cur.group);
         if (cur.changed) return;
         cur.changed = true;
-      } else data.set(key, new Slot(value, expiresAt, true));
+      } else {
+        const g = groups.of(prefix, key);
+        const slot = new Slot(value, expiresAt, g === null, g);
+        data.set(key, slot);
+        if (g) {
+          g.members.set(prefix + key, slot);
+          return groups.queue(g);
+        }
+      }
       scope.changed.push(key);
     },
     delete(key) {
-      if (data.delete(key)) scope.changed.push(key);
+      const cur = data.get(key) as Slot | undefined;
+      if (!cur) return;
+      data.delete(key);
+      if (!cur.group) return void scope.changed.push(key);
+      cur.group.members.delete(prefix + key);
+      groups.queue(cur.group);
     },
     size: () => data.size,
     entries: () => data.entries(),
@@ -101,13 +191,14 @@ function makeScope(prefix: string): Scope {
 }
 
 /** An entry as the store keeps it (restored entries are plain objects: wrap them). */
-function slotOf(entry: StoredEntry): Slot {
-  return entry instanceof Slot ? entry : new Slot(entry.v, entry.exp, false);
+function slotOf(entry: StoredEntry, group: Group | null = null): Slot {
+  return entry instanceof Slot ? entry : new Slot(entry.v, entry.exp, false, group);
 }
 
 export function createStore(): StateStore {
+  const groups = makeGroups();
   // Keys under no registered prefix (and restored keys whose scope is not created yet).
-  const loose = makeScope('');
+  const loose = makeScope('', groups);
   const scopes: Scope[] = [];
   const all = (): Scope[] => [...scopes, loose];
 
@@ -140,7 +231,7 @@ export function createStore(): StateStore {
       if (!prefix) throw new Error('a state scope needs a prefix');
       const clash = scopes.find((s) => s.prefix.startsWith(prefix) || prefix.startsWith(s.prefix));
       if (clash) throw new Error(`state scope '${prefix}' overlaps '${clash.prefix}'`);
-      const s = makeScope(prefix);
+      const s = makeScope(prefix, groups);
       // Claim the keys stored under the prefix before the scope existed (restore, full-key sets).
       for (const [k, entry] of loose.data) {
         if (!k.startsWith(prefix)) continue;
@@ -161,8 +252,7 @@ export function createStore(): StateStore {
       for (const s of all()) {
         for (const [key, e] of s.data) {
           if (e.exp !== null && e.exp < watermark) {
-            s.data.delete(key);
-            s.changed.push(key);
+            s.delete(key);
             n++;
           }
         }
@@ -170,7 +260,14 @@ export function createStore(): StateStore {
       return n;
     },
     takeChanges() {
-      const out = new Map<string, StoredEntry | null>();
+      const out = new Map<string, StoredEntry | StoredGroup | null>();
+      for (const g of groups.take()) {
+        if (g.members.size > 0) out.set(g.key, g);
+        else {
+          out.set(g.key, null);
+          groups.drop(g.key);
+        }
+      }
       for (const s of all()) {
         for (const key of s.changed) {
           const slot = s.data.get(key) as Slot | undefined;
@@ -181,8 +278,33 @@ export function createStore(): StateStore {
       }
       return out;
     },
-    restore(key, entry) {
+    restore(key, value) {
+      if (isGroupKey(key)) {
+        // The record holds the group's whole state: members it no longer lists are gone.
+        const incoming = value === null ? null : (value as StoredGroupJson).g;
+        const old = groups.get(key);
+        if (old)
+          for (const fk of old.members.keys()) {
+            if (incoming && Object.hasOwn(incoming, fk)) continue;
+            const [s, k] = route(fk);
+            s.data.delete(k);
+          }
+        if (!incoming) return groups.drop(key);
+        const g = old ?? groups.create(key);
+        g.members.clear();
+        for (const [fk, entry] of Object.entries(incoming)) {
+          const [s, k] = route(fk);
+          const slot = slotOf(entry, g);
+          s.data.set(k, slot);
+          g.members.set(fk, slot);
+        }
+        return;
+      }
       const [s, k] = route(key);
+      // A key a group record holds is the group's (a per-key record of it is older: it was written before
+      // the key was deleted and came back in the group, and may be read after the group's record).
+      if ((s.data.get(k) as Slot | undefined)?.group) return;
+      const entry = value as StoredEntry | null;
       if (entry) s.data.set(k, slotOf(entry));
       else s.data.delete(k);
     },

@@ -7,7 +7,14 @@ import { createInputClock } from '../src/input-clock.ts';
 import { runProcessor } from '../src/processor.ts';
 import { catalogue } from '../src/rules/index.ts';
 import { address, crmRecord, H, T0, transferRecord } from './fixtures.ts';
-import { createInputTopics, produce, uniquePrefix, waitCaughtUp, type Produced } from './scenario.ts';
+import {
+  createInputTopics,
+  produce,
+  topicsFor,
+  uniquePrefix,
+  waitCaughtUp,
+  type Produced,
+} from './scenario.ts';
 
 const brokers = inject('kafkaBrokers');
 
@@ -80,14 +87,7 @@ describe('processor input alignment against real Kafka', () => {
     await createInputTopics(brokers, prefix);
     await produce(brokers, prefix, preload(), 1_000);
     const groupId = `${prefix}correlation`;
-    const inputs = {
-      transfers: `${prefix}chain.transfers`,
-      transactions: `${prefix}chain.transactions`,
-      trades: `${prefix}exchange.trades`,
-      crm: `${prefix}crm.changes`,
-      watchlist: `${prefix}correlation.watchlist`,
-      alerts: `${prefix}alerts`,
-    };
+    const { inputs, outputs } = topicsFor(prefix);
     let records = 0;
     let late = 0;
     const ac = new AbortController();
@@ -95,11 +95,7 @@ describe('processor input alignment against real Kafka', () => {
       brokers,
       groupId,
       inputs,
-      outputs: {
-        alerts: `${prefix}alerts`,
-        testAlerts: `${prefix}alerts.test`,
-        changelog: `${prefix}correlation.changelog`,
-      },
+      outputs,
       rules: catalogue(),
       ...(maxSkew ? { maxSkew } : {}),
       logger: pino({ level: 'warn' }),

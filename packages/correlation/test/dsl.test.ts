@@ -12,7 +12,7 @@ import {
   type Rule,
 } from '../src/dsl.ts';
 import { createEngine } from '../src/engine.ts';
-import { createStore, type StoredEntry } from '../src/store.ts';
+import { createStore, type StoredEntry, type StoredGroupJson } from '../src/store.ts';
 import { changelogMessages } from '../src/changelog.ts';
 import { catalogue } from '../src/rules/index.ts';
 import type { CorrelationEvent } from '../src/events.ts';
@@ -179,7 +179,10 @@ describe('state restore (what the changelog does)', () => {
       for (const m of changelog) if (String(m.value).includes('{"$ev":')) references++;
       const store = createStore();
       for (const m of changelog)
-        store.restore(String(m.key), m.value === null ? null : (JSON.parse(String(m.value)) as StoredEntry));
+        store.restore(
+          String(m.key),
+          m.value === null ? null : (JSON.parse(String(m.value)) as StoredEntry | StoredGroupJson),
+        );
       const second = createEngine({ rules: catalogue(), store });
       second.restored();
       const after = events

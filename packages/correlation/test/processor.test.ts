@@ -15,6 +15,7 @@ import {
   NEW_X,
   produce,
   scenario,
+  topicsFor,
   uniquePrefix,
   waitCaughtUp,
   writeSdn,
@@ -44,23 +45,12 @@ describe('processor against real Kafka', () => {
     await createInputTopics(brokers, prefix);
     const sdn = writeSdn();
     const groupId = `${prefix}correlation`;
-    const inputs = {
-      transfers: `${prefix}chain.transfers`,
-      transactions: `${prefix}chain.transactions`,
-      trades: `${prefix}exchange.trades`,
-      crm: `${prefix}crm.changes`,
-      watchlist: `${prefix}correlation.watchlist`,
-      alerts: `${prefix}alerts`,
-    };
+    const { inputs, outputs } = topicsFor(prefix);
     const opts = (signal: AbortSignal): ProcessorOptions => ({
       brokers,
       groupId,
       inputs,
-      outputs: {
-        alerts: `${prefix}alerts`,
-        testAlerts: `${prefix}alerts.test`,
-        changelog: `${prefix}correlation.changelog`,
-      },
+      outputs,
       rules: catalogue(),
       watchlistFiles: [{ path: sdn, format: 'ofac-sdn' }],
       watchlistPollMs: 200,
