@@ -2,7 +2,13 @@
 // in the same transaction as the alerts and the consumed offsets; read back (read_committed) on start.
 import type { Kafka, Message } from 'kafkajs';
 import { readToEnd } from './read-to-end.ts';
-import type { StateStore, StoredEntry, StoredGroup, StoredGroupJson } from './store.ts';
+import {
+  GROUP_PREFIX,
+  type StateStore,
+  type StoredEntry,
+  type StoredGroup,
+  type StoredGroupJson,
+} from './store.ts';
 
 /** The changelog records of a batch's state changes. `serialize` writes a value (default: JSON); the engine
  * passes its own, which writes retained events as references (engine.serialize). */
@@ -14,11 +20,13 @@ export function changelogMessages(
   for (const [key, change] of changes) {
     if (change === null) out.push({ key, value: null });
     else if ('members' in change) {
-      // `{"g":{<key>:<entry>,…}}`, each entry written as it would be on its own.
+      // `{"g":{<key without the address>:<entry>,…}}`, each entry written as it would be on its own; the
+      // address is the record key's (store.ts).
+      const cut = key.length - GROUP_PREFIX.length;
       let value = '{"g":{';
       let first = true;
       for (const [k, entry] of change.members) {
-        value += (first ? '' : ',') + JSON.stringify(k) + ':' + serialize(k, entry);
+        value += (first ? '' : ',') + JSON.stringify(k.slice(0, k.length - cut)) + ':' + serialize(k, entry);
         first = false;
       }
       out.push({ key, value: value + '}}' });

@@ -649,7 +649,10 @@ export function createEngine(opts: EngineOptions): Engine {
     }
     const entryExp = Math.max(e.time, prev ?? 0) + cpRetention;
     cpState.set(key, cp as unknown as JsonValue, entryExp);
-    if (rescreenMs > 0) rsState.set(e.id, e as unknown as JsonValue, e.time + rescreenMs);
+    if (rescreenMs > 0) {
+      retain(e);
+      rsState.set(e.id, e as unknown as JsonValue, e.time + rescreenMs);
+    }
   }
 
   function rescreen(addresses: Set<string> | null, out: Emitted[]): void {
@@ -693,6 +696,25 @@ export function createEngine(opts: EngineOptions): Engine {
     if (r.op === 'add') rescreen(new Set([a]), out);
   }
 
+  // How a retained transfer is written (serialize): the expiry of the state entry being written, or
+  // +Infinity outside serialize (then every event is written in full).
+  let writingExp = Number.POSITIVE_INFINITY;
+  /** toJSON of the transfers rs: holds: a reference when the rs: entry outlives the entry being written.
+   * A toJSON on the retained events, rather than a replacer, keeps JSON.stringify on its native path for
+   * everything else in the value (a replacer cost a JavaScript call per key and value). */
+  function retainedToJSON(this: Stored): unknown {
+    const kept = rsState.entry(this.id);
+    return kept !== undefined && kept.v === (this as unknown) && kept.exp !== null && kept.exp >= writingExp
+      ? { $ev: this.id }
+      : this;
+  }
+  /** Gives a retained transfer this engine's toJSON. An event object fed to several engines (tests, a
+   * backtest next to a processor) carries the last one's: another engine then writes it in full, which
+   * is always correct, only not compact (a reference needs the engine that holds it to be writing). */
+  function retain(e: Stored): void {
+    Object.defineProperty(e, 'toJSON', { value: retainedToJSON, enumerable: false, configurable: true });
+  }
+
   /** Replaces `{"$ev": id}` in a restored value by the event the re-screen buffer holds (see serialize). */
   function resolveRefs(v: unknown): unknown {
     if (typeof v !== 'object' || v === null) return v;
@@ -716,16 +738,14 @@ export function createEngine(opts: EngineOptions): Engine {
   return {
     store,
     serialize(key, entry) {
-      const exp = entry.exp;
-      // Only rule state holds events next to their rs: copy.
-      if (rescreenMs === 0 || exp === null || !key.startsWith('r:')) return JSON.stringify(entry);
-      return JSON.stringify(entry, (_k, v: unknown) => {
-        if (typeof v !== 'object' || v === null) return v;
-        const e = v as { kind?: unknown; id?: unknown };
-        if (e.kind !== 'transfer' || typeof e.id !== 'string') return v;
-        const kept = rsState.entry(e.id);
-        return kept !== undefined && kept.v === v && kept.exp !== null && kept.exp >= exp ? { $ev: e.id } : v;
-      });
+      // Only rule state holds events next to their rs: copy; rs: entries themselves are written in full.
+      if (rescreenMs === 0 || entry.exp === null || !key.startsWith('r:')) return JSON.stringify(entry);
+      writingExp = entry.exp;
+      try {
+        return JSON.stringify(entry);
+      } finally {
+        writingExp = Number.POSITIVE_INFINITY;
+      }
     },
     process(e) {
       stats.events++;
@@ -788,6 +808,7 @@ export function createEngine(opts: EngineOptions): Engine {
       addrMemo.clear();
       wlTopic.clear();
       for (const [k, entry] of wlState.entries()) wlTopic.set(k, entry.v as unknown as WatchEntry);
+      for (const [, entry] of rsState.entries()) retain(entry.v as unknown as Stored);
       for (const rule of rules)
         for (const [, entry] of stateOf(rule).entries()) entry.v = resolveRefs(entry.v) as JsonValue;
       // Counterparty facts come back as JSON: turn them into their in-memory form once, not per lookup.

@@ -62,11 +62,12 @@ export interface StateStore {
 export interface StoredGroup {
   members: Map<string, StoredEntry>;
 }
-/** A group record as read back from the changelog. */
+/** A group record as read back from the changelog: members by their key without the address (the
+ * record's key, `g:<address>`, holds it once). */
 export interface StoredGroupJson {
   g: Record<string, StoredEntry>;
 }
-const GROUP_PREFIX = 'g:';
+export const GROUP_PREFIX = 'g:';
 
 export function isGroupKey(key: string): boolean {
   return key.startsWith(GROUP_PREFIX);
@@ -281,18 +282,20 @@ export function createStore(): StateStore {
     restore(key, value) {
       if (isGroupKey(key)) {
         // The record holds the group's whole state: members it no longer lists are gone.
+        const address = key.slice(GROUP_PREFIX.length);
         const incoming = value === null ? null : (value as StoredGroupJson).g;
         const old = groups.get(key);
         if (old)
           for (const fk of old.members.keys()) {
-            if (incoming && Object.hasOwn(incoming, fk)) continue;
+            if (incoming && Object.hasOwn(incoming, fk.slice(0, fk.length - address.length))) continue;
             const [s, k] = route(fk);
             s.data.delete(k);
           }
         if (!incoming) return groups.drop(key);
         const g = old ?? groups.create(key);
         g.members.clear();
-        for (const [fk, entry] of Object.entries(incoming)) {
+        for (const [member, entry] of Object.entries(incoming)) {
+          const fk = member + address;
           const [s, k] = route(fk);
           const slot = slotOf(entry, g);
           s.data.set(k, slot);

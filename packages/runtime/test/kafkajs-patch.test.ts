@@ -153,6 +153,22 @@ describe('kafkajs produce encoding (patched)', () => {
       expect(h).toEqual(m.headers);
     });
   });
+
+  it('writes plain records (the produce request path) to the same bytes as Record encoders', async () => {
+    const base = 1_700_000_000_000;
+    const plain = Array.from({ length: 40 }, (_, i) => ({
+      key: i % 6 ? `k-${i}-ü` : null,
+      value: i % 5 ? (i % 2 ? Buffer.from('b'.repeat(i * 37)) : `{"v":"${'x'.repeat(i * 53)}é"}`) : null,
+      headers: i % 3 ? { h: 'one', multi: ['a', 'b'] } : undefined,
+      offsetDelta: i,
+      timestampDelta: (i % 4) * 1000 + (i === 39 ? 2 ** 33 : 0),
+    }));
+    const args = { firstTimestamp: base, maxTimestamp: base + 2 ** 33, lastOffsetDelta: 39 };
+    const direct = await RecordBatch({ ...args, records: plain });
+    const viaEncoders = await RecordBatch({ ...args, records: plain.map((r) => Record(r)) });
+    expect(direct.buffer.equals(viaEncoders.buffer)).toBe(true);
+    expect((await decodeBatch(new Decoder(direct.buffer))).records).toHaveLength(40);
+  });
 });
 
 // The default partitioner's murmur2 is rewritten in 32-bit arithmetic (the Long version was 20x slower);
