@@ -322,7 +322,7 @@ async function runOnce(brokers: string[], rep: number): Promise<Run> {
     log(
       `run ${rep}/${REPEATS}: ${fmt(committed)} events in ${fmt(wallS, 2)} s (${fmt(committed / wallS)} events/s, ` +
         `${fmt(committed / cpuS)} per CPU-s), ${fmt(commits)} transactions, ${fmt(alerts)} alerts, ` +
-        `${fmt(late)} late events, ` +
+        `${fmt(late)} late events, CPU ${fmt(cpu.user / 1e6, 1)} s user + ${fmt(cpu.system / 1e6, 1)} s system, ` +
         `peak RSS ${fmt(peakRss / 2 ** 20)} MB; reading the changelog back`,
     );
 

@@ -99,15 +99,18 @@ interface WinState {
 
 const DAY = 86_400_000;
 
-/** `cp:` values as JSON (the changelog form): counterparty -> last event time it was paid. */
+/** `cp:` values as JSON (the changelog form): counterparties and the last event time each was paid, as a
+ * flat list `[address, time, address, time, …]` in insertion order (`m`, an object keyed by address, is
+ * the form earlier versions wrote; it is still read). */
 interface CounterpartiesJson {
   n: number;
-  m: Record<string, number>;
+  e?: (string | number)[];
+  m?: Record<string, number>;
 }
 
 /** Who an address paid, and when last. In memory a Map: as a plain object with up to 250 address keys,
  * every lookup had to internalize the address string and every new key reshaped a dictionary object. The
- * changelog value is unchanged (`toJSON`), and so is the order the counterparties are listed in. */
+ * order the counterparties are listed in is still a plain object's (`entries`). */
 class Counterparties {
   constructor(
     /** Entries in `m` (kept so a hub address costs O(1) per transfer, not O(entries)). */
@@ -116,7 +119,10 @@ class Counterparties {
   ) {}
 
   static from(json: CounterpartiesJson): Counterparties {
-    return new Counterparties(json.n, new Map(Object.entries(json.m)));
+    if (!json.e) return new Counterparties(json.n, new Map(Object.entries(json.m ?? {})));
+    const m = new Map<string, number>();
+    for (let i = 0; i + 1 < json.e.length; i += 2) m.set(json.e[i] as string, json.e[i + 1] as number);
+    return new Counterparties(json.n, m);
   }
 
   /** The entries in the order a plain object enumerates its keys (array-index keys first, ascending, then
@@ -134,7 +140,11 @@ class Counterparties {
   }
 
   toJSON(): CounterpartiesJson {
-    return { n: this.n, m: Object.fromEntries(this.m) };
+    // A flat array: an object keyed by address was a dictionary-mode object built for every write, and
+    // slow to serialize.
+    const e: (string | number)[] = [];
+    for (const [k, t] of this.m) e.push(k, t);
+    return { n: this.n, e };
   }
 }
 

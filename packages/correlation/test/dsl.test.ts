@@ -14,7 +14,7 @@ import {
 import { createEngine } from '../src/engine.ts';
 import { createStore, type StoredEntry, type StoredGroupJson } from '../src/store.ts';
 import { changelogMessages } from '../src/changelog.ts';
-import { catalogue } from '../src/rules/index.ts';
+import { accountTakeover, catalogue } from '../src/rules/index.ts';
 import type { CorrelationEvent } from '../src/events.ts';
 import { address, crm, H, T0, transfer } from './fixtures.ts';
 
@@ -153,6 +153,27 @@ describe('windows', () => {
 });
 
 describe('state restore (what the changelog does)', () => {
+  it('reads counterparty facts in the form earlier versions wrote (an object keyed by address)', () => {
+    const A = address('old-a');
+    const KNOWN = address('old-known');
+    const events = [
+      crm({ recordId: '9', changeType: 'create', at: T0, values: { payout_address: A } }),
+      crm({ recordId: '9', at: T0 + 2 * H, values: { email: 'new@x' }, previous: { email: 'old@x' } }),
+      transfer({ from: A, to: KNOWN, at: T0 + 3 * H }),
+    ];
+    const takeovers = (store?: ReturnType<typeof createStore>) => {
+      const engine = createEngine({ rules: [accountTakeover()], ...(store ? { store } : {}) });
+      engine.restored();
+      return events.flatMap((e) => engine.process(e));
+    };
+    // Without the facts, paying KNOWN right after the email change looks like a takeover ...
+    expect(takeovers()).toHaveLength(1);
+    // ... with the old-form facts that A paid KNOWN an hour in, it is a known counterparty.
+    const store = createStore();
+    store.restore(`cp:${A}`, { v: { n: 1, m: { [KNOWN]: T0 + H } }, exp: T0 + 90 * 24 * H });
+    expect(takeovers(store)).toEqual([]);
+  });
+
   it('an engine restored from the changes of another continues exactly where it left off', () => {
     const C = address('customer');
     const X = address('attacker');
