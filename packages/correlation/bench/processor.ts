@@ -54,6 +54,8 @@ const USAGE = `Usage: npx tsx bench/processor.ts [options]
   --entities N   distinct addresses in the traffic (default 100000)
   --repeats N    runs; medians are reported (default 3)
   --seed N       traffic seed (default 7)
+  --max-bytes N  the processor's maxBytesPerPartition, i.e. the largest fetch per partition and so per
+                 transaction (default: the processor's, 1 MiB)
   --out FILE     results JSON (default bench/results/correlation-processor.json at the repo root)
   --keep-topics  leave each run's topics on the broker (default: deleted after the run)
   --help         this text
@@ -65,6 +67,7 @@ const { values } = parseArgs({
     entities: { type: 'string', default: '100000' },
     repeats: { type: 'string', default: '3' },
     seed: { type: 'string', default: '7' },
+    'max-bytes': { type: 'string' },
     out: { type: 'string' },
     'keep-topics': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -78,6 +81,11 @@ const N = Number(values.events);
 const ENTITIES = Number(values.entities);
 const REPEATS = Number(values.repeats);
 const SEED = Number(values.seed);
+const MAX_BYTES = values['max-bytes'] === undefined ? undefined : Number(values['max-bytes']);
+if (MAX_BYTES !== undefined && !(Number.isInteger(MAX_BYTES) && MAX_BYTES > 0)) {
+  console.error(`--max-bytes must be a positive integer\n${USAGE}`);
+  process.exit(2);
+}
 for (const [k, v] of Object.entries({ events: N, entities: ENTITIES, repeats: REPEATS, seed: SEED }))
   if (!Number.isInteger(v) || v < (k === 'seed' ? 0 : 1)) {
     console.error(`--${k} must be a positive integer\n${USAGE}`);
@@ -285,6 +293,7 @@ async function runOnce(brokers: string[], rep: number): Promise<Run> {
       outputs,
       rules,
       allowedLateness: '1h',
+      ...(MAX_BYTES ? { maxBytesPerPartition: MAX_BYTES } : {}),
       logger: pino({ level: 'warn' }),
       signal: ac.signal,
       onCommit: (c) => {
@@ -462,6 +471,7 @@ try {
       entities: ENTITIES,
       repeats: REPEATS,
       seed: SEED,
+      maxBytesPerPartition: MAX_BYTES ?? null,
       kafka: kafka.version ?? 'external',
       node: process.version,
       runs,

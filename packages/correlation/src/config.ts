@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_INPUT_TOPICS, type InputTopics } from './events.ts';
 import { identityConfig, DEFAULT_IDENTITY } from './identity.ts';
-import type { OutputTopics, ProcessorOptions } from './processor.ts';
+import { DEFAULT_MAX_BYTES_PER_PARTITION, type OutputTopics, type ProcessorOptions } from './processor.ts';
 import type { Mode, Rule } from './dsl.ts';
 import { catalogue, type CatalogueParams } from './rules/index.ts';
 import { ms } from './time.ts';
@@ -50,11 +50,7 @@ export const correlationConfig = z.object({
   maxSkew: duration.optional(),
   transactionTimeoutMs: z.number().int().positive().default(60_000),
   sessionTimeoutMs: z.number().int().min(6_000).default(30_000),
-  maxBytesPerPartition: z
-    .number()
-    .int()
-    .positive()
-    .default(1024 * 1024),
+  maxBytesPerPartition: z.number().int().positive().default(DEFAULT_MAX_BYTES_PER_PARTITION),
   rules: z
     .object({
       /** Per-rule parameter overrides (see README), keyed like `catalogue()`'s parameter. */

@@ -63,7 +63,8 @@ export interface ProcessorOptions {
   /** Consumer group session timeout: how long a crashed member holds its partitions (default 30 s; the
    * broker's minimum is 6 s). */
   sessionTimeoutMs?: number;
-  /** Upper bound of one fetch per partition, i.e. of one transaction's input (default 1 MiB). */
+  /** Upper bound of one fetch per partition, i.e. of one transaction's input (default 4 MiB: a transaction
+   * per fetched batch, and fewer, larger ones measured about 10% faster than with kafkajs's 1 MiB). */
   maxBytesPerPartition?: number;
   logger: Logger;
   signal: AbortSignal;
@@ -79,6 +80,7 @@ export interface ProcessorOptions {
 }
 
 const MAX_CHUNK_BYTES = 900 * 1024;
+export const DEFAULT_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
 function kafkaLogger(logger: Logger) {
   return () =>
@@ -236,7 +238,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       sessionTimeout,
       rebalanceTimeout: Math.max(sessionTimeout, 10_000),
       heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
-      maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
+      maxBytesPerPartition: o.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION,
       // Short long-polls, so a partition resumed by the input clock is fetched soon (kafkajs waits up to
       // 5 s on the partitions that have nothing before it sends the next fetch).
       maxWaitTimeInMs: 500,
