@@ -12,8 +12,8 @@
 // written, and what compaction would keep: the live keys and their last values). Medians over repeats.
 // The reference for events/s is the aim in the issue: 50,000 events/s per worker.
 //
-// Not measured: alert latency. The input is preloaded, so "commit time minus the time the triggering input
-// was produced" would only measure how long the record waited in the backlog; that needs a paced producer.
+// Alert latency is measured by bench/latency.ts (a paced producer): with the input preloaded, "commit time
+// minus produce time" would only measure how long a record waited in the backlog.
 // The input is a backlog, so the processor's input clock (event-time alignment of the partitions) decides
 // how the four topics interleave; events that still arrive behind the watermark are counted as late (they
 // skip the rules, which is cheaper) and reported. The order is not the generation order, so the alerts
@@ -33,21 +33,14 @@ import {
   createTopics,
   deleteTopics,
   median,
-  printTable,
   readTopic,
   startKafka,
   writeBenchResults,
   type KafkaBroker,
 } from '@tributary/testkit';
-import {
-  catalogue,
-  decodeMessage,
-  DEFAULT_INPUT_TOPICS,
-  runProcessor,
-  type CorrelationEvent,
-  type InputTopics,
-} from '../src/index.ts';
-import { traffic } from './traffic.ts';
+import { catalogue, decodeMessage, runProcessor, type InputTopics } from '../src/index.ts';
+import { fmt, log, outputsFor, printResults } from './report.ts';
+import { route, topicsFor, traffic, type Logical } from './traffic.ts';
 
 const USAGE = `Usage: npx tsx bench/processor.ts [options]
   --events N     input records per repeat (default 200000)
@@ -101,39 +94,6 @@ const STALL_MS = 120_000;
 // A full collection before each run, so the traffic of the produce phase is not in the run's RSS.
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
-
-const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
-const fmt = (x: number, digits = 0) =>
-  x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-type Logical = 'transfers' | 'transactions' | 'trades' | 'crm';
-
-function route(e: CorrelationEvent): { topic: Logical; key: string } {
-  switch (e.kind) {
-    case 'transfer':
-      return { topic: 'transfers', key: e.record.chain };
-    case 'transaction':
-      return { topic: 'transactions', key: e.record.chain };
-    case 'trade':
-      return { topic: 'trades', key: e.record.venue };
-    case 'crm':
-      return { topic: 'crm', key: `${e.record.system}:${e.record.objectType}:${e.record.recordId}` };
-    default:
-      throw new Error(`the traffic has no input topic for ${e.kind}`);
-  }
-}
-
-function topicsFor(prefix: string): InputTopics {
-  const d = DEFAULT_INPUT_TOPICS;
-  return {
-    transfers: prefix + d.transfers,
-    transactions: prefix + d.transactions,
-    trades: prefix + d.trades,
-    crm: prefix + d.crm,
-    watchlist: prefix + d.watchlist,
-    alerts: prefix + d.alerts,
-  };
-}
 
 interface Produced {
   records: number;
@@ -229,11 +189,7 @@ interface Run {
 async function runOnce(brokers: string[], rep: number): Promise<Run> {
   const prefix = `bench-${randomUUID().slice(0, 8)}.`;
   const inputs = topicsFor(prefix);
-  const outputs = {
-    alerts: inputs.alerts,
-    testAlerts: `${prefix}alerts.test`,
-    changelog: `${prefix}correlation.changelog`,
-  };
+  const outputs = outputsFor(prefix);
   log(`run ${rep}/${REPEATS}: topics ${prefix}*`);
   try {
     await createTopics(brokers, [
@@ -450,18 +406,7 @@ try {
       ratio: null,
     },
   ];
-  const show = (x: number) => (Math.abs(x) >= 100 || Number.isInteger(x) ? fmt(x) : fmt(x, 2));
-  console.log();
-  printTable([
-    ['', 'value', 'unit', 'reference', 'ratio'],
-    ...results.map((r) => [
-      r.name,
-      show(r.value),
-      r.unit,
-      r.reference === null ? '' : show(r.reference),
-      r.ratio === null ? '' : fmt(r.ratio, 2),
-    ]),
-  ]);
+  printResults(results);
   writeBenchResults(
     'correlation-processor',
     {

@@ -2,7 +2,7 @@
 // (poisoning-like), Bitcoin transactions with outputs, trades on two venues, CRM creates and changes, over
 // `entities` addresses (one in ten linked to a CRM contact), with a trickle of attack patterns.
 // Deterministic for a seed.
-import { makeEvent, type CorrelationEvent } from '../src/index.ts';
+import { DEFAULT_INPUT_TOPICS, makeEvent, type CorrelationEvent, type InputTopics } from '../src/index.ts';
 
 /** Deterministic PRNG (mulberry32) returning floats in [0, 1). */
 export function prng(seed: number) {
@@ -221,4 +221,36 @@ export function traffic(n: number, seed: number, entities: number): CorrelationE
     }
   }
   return out.slice(0, n);
+}
+
+/** The input topics the traffic goes to. */
+export type Logical = 'transfers' | 'transactions' | 'trades' | 'crm';
+
+/** The input topic and the record key an event is produced with. */
+export function route(e: CorrelationEvent): { topic: Logical; key: string } {
+  switch (e.kind) {
+    case 'transfer':
+      return { topic: 'transfers', key: e.record.chain };
+    case 'transaction':
+      return { topic: 'transactions', key: e.record.chain };
+    case 'trade':
+      return { topic: 'trades', key: e.record.venue };
+    case 'crm':
+      return { topic: 'crm', key: `${e.record.system}:${e.record.objectType}:${e.record.recordId}` };
+    default:
+      throw new Error(`the traffic has no input topic for ${e.kind}`);
+  }
+}
+
+/** The input topics of a run, under its prefix. */
+export function topicsFor(prefix: string): InputTopics {
+  const d = DEFAULT_INPUT_TOPICS;
+  return {
+    transfers: prefix + d.transfers,
+    transactions: prefix + d.transactions,
+    trades: prefix + d.trades,
+    crm: prefix + d.crm,
+    watchlist: prefix + d.watchlist,
+    alerts: prefix + d.alerts,
+  };
 }
