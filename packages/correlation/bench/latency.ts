@@ -25,9 +25,9 @@ import {
   type KafkaBroker,
 } from '@tributary/testkit';
 import { sleep } from '@tributary/sdk';
-import { catalogue, runProcessor } from '../src/index.ts';
-import { fmt, log, outputsFor, printResults } from './report.ts';
-import { route, topicsFor, traffic, type Logical } from './traffic.ts';
+import { catalogue, runProcessor, topicsOf } from '../src/index.ts';
+import { fmt, log, printResults } from './report.ts';
+import { route, traffic, type Logical } from './traffic.ts';
 
 const USAGE = `Usage: npx tsx bench/latency.ts [options]
   --events N     input records per repeat (default 60000)
@@ -88,8 +88,7 @@ interface Run {
 
 async function runOnce(brokers: string[], rep: number): Promise<Run> {
   const prefix = `bench-${randomUUID().slice(0, 8)}.`;
-  const inputs = topicsFor(prefix);
-  const outputs = outputsFor(prefix);
+  const { inputs, outputs } = topicsOf({ topicPrefix: prefix, inputs: {}, outputs: {} });
   const logical: Logical[] = ['transfers', 'transactions', 'trades', 'crm'];
   try {
     await createTopics(brokers, [...logical.map((t) => ({ topic: inputs[t] })), { topic: inputs.watchlist }]);

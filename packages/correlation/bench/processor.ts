@@ -38,9 +38,9 @@ import {
   writeBenchResults,
   type KafkaBroker,
 } from '@tributary/testkit';
-import { catalogue, decodeMessage, runProcessor, type InputTopics } from '../src/index.ts';
-import { fmt, log, outputsFor, printResults } from './report.ts';
-import { route, topicsFor, traffic, type Logical } from './traffic.ts';
+import { catalogue, decodeMessage, runProcessor, topicsOf, type InputTopics } from '../src/index.ts';
+import { fmt, log, printResults } from './report.ts';
+import { route, traffic, type Logical } from './traffic.ts';
 
 const USAGE = `Usage: npx tsx bench/processor.ts [options]
   --events N     input records per repeat (default 200000)
@@ -188,8 +188,7 @@ interface Run {
 
 async function runOnce(brokers: string[], rep: number): Promise<Run> {
   const prefix = `bench-${randomUUID().slice(0, 8)}.`;
-  const inputs = topicsFor(prefix);
-  const outputs = outputsFor(prefix);
+  const { inputs, outputs } = topicsOf({ topicPrefix: prefix, inputs: {}, outputs: {} });
   log(`run ${rep}/${REPEATS}: topics ${prefix}*`);
   try {
     await createTopics(brokers, [

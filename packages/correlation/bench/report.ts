@@ -1,21 +1,11 @@
-// What the processor benchmarks share for output: timestamped progress lines on stderr, number formatting,
-// the run's output topics, and the results table.
+// What the processor benchmarks share for output: timestamped progress lines on stderr, number formatting
+// and the results table.
 import { printTable } from '@tributary/testkit';
-import type { OutputTopics } from '../src/index.ts';
 
 export const log = (msg: string): void => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 export const fmt = (x: number, digits = 0): string =>
   x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-/** The output topics of a run, under its prefix (the alerts topic is also an input: see topicsFor). */
-export function outputsFor(prefix: string): OutputTopics {
-  return {
-    alerts: `${prefix}alerts`,
-    testAlerts: `${prefix}alerts.test`,
-    changelog: `${prefix}correlation.changelog`,
-  };
-}
 
 export interface BenchResult {
   name: string;

@@ -2,7 +2,7 @@
 // (poisoning-like), Bitcoin transactions with outputs, trades on two venues, CRM creates and changes, over
 // `entities` addresses (one in ten linked to a CRM contact), with a trickle of attack patterns.
 // Deterministic for a seed.
-import { DEFAULT_INPUT_TOPICS, makeEvent, type CorrelationEvent, type InputTopics } from '../src/index.ts';
+import { makeEvent, type CorrelationEvent } from '../src/index.ts';
 
 /** Deterministic PRNG (mulberry32) returning floats in [0, 1). */
 export function prng(seed: number) {
@@ -240,17 +240,4 @@ export function route(e: CorrelationEvent): { topic: Logical; key: string } {
     default:
       throw new Error(`the traffic has no input topic for ${e.kind}`);
   }
-}
-
-/** The input topics of a run, under its prefix. */
-export function topicsFor(prefix: string): InputTopics {
-  const d = DEFAULT_INPUT_TOPICS;
-  return {
-    transfers: prefix + d.transfers,
-    transactions: prefix + d.transactions,
-    trades: prefix + d.trades,
-    crm: prefix + d.crm,
-    watchlist: prefix + d.watchlist,
-    alerts: prefix + d.alerts,
-  };
 }

@@ -66,7 +66,11 @@ export function loadConfig(path: string): CorrelationConfig {
   return correlationConfig.parse(JSON.parse(readFileSync(path, 'utf8')));
 }
 
-export function topicsOf(c: CorrelationConfig): { inputs: InputTopics; outputs: OutputTopics } {
+/** The physical topics: the defaults, overridden by `inputs`/`outputs`, under `topicPrefix`. */
+export function topicsOf(c: Pick<CorrelationConfig, 'topicPrefix' | 'inputs' | 'outputs'>): {
+  inputs: InputTopics;
+  outputs: OutputTopics;
+} {
   const p = c.topicPrefix;
   const inputs = { ...DEFAULT_INPUT_TOPICS, ...c.inputs };
   return {

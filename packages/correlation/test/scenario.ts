@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTopics } from '@tributary/testkit';
 import type { ChainTransfer, CrmChange } from '@tributary/schemas';
+import { topicsOf } from '../src/config.ts';
 import type { InputTopics } from '../src/events.ts';
 import type { OutputTopics } from '../src/processor.ts';
 import { address, crmRecord, H, T0, transferRecord } from './fixtures.ts';
@@ -208,23 +209,9 @@ export function uniquePrefix(): string {
   return `t${randomUUID().slice(0, 8)}.`;
 }
 
-/** The processor's input and output topics under a test's prefix. */
+/** The processor's input and output topics under a test's prefix (the default names). */
 export function topicsFor(prefix: string): { inputs: InputTopics; outputs: OutputTopics } {
-  return {
-    inputs: {
-      transfers: `${prefix}chain.transfers`,
-      transactions: `${prefix}chain.transactions`,
-      trades: `${prefix}exchange.trades`,
-      crm: `${prefix}crm.changes`,
-      watchlist: `${prefix}correlation.watchlist`,
-      alerts: `${prefix}alerts`,
-    },
-    outputs: {
-      alerts: `${prefix}alerts`,
-      testAlerts: `${prefix}alerts.test`,
-      changelog: `${prefix}correlation.changelog`,
-    },
-  };
+  return topicsOf({ topicPrefix: prefix, inputs: {}, outputs: {} });
 }
 
 export async function createInputTopics(brokers: string[], prefix: string): Promise<void> {
