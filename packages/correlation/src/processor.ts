@@ -390,6 +390,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                 const alerts: Emitted[] = applyWatchlist();
                 const late0 = engine.stats().late;
                 let skipped = 0;
+                let records = 0;
                 let last: string | null = null;
                 let head = Number.NaN;
                 let ahead = false;
@@ -408,6 +409,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                     break;
                   }
                   last = m.offset;
+                  records++;
                   if (!d.ok) {
                     skipped++;
                     if (d.reason !== 'retract')
@@ -442,7 +444,6 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                 await heartbeat();
                 batches++;
                 onHealthy();
-                const records = last === null ? 0 : batch.messages.findIndex((m) => m.offset === last) + 1;
                 o.onCommit?.({
                   topic: batch.topic,
                   partition: batch.partition,
