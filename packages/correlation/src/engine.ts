@@ -273,7 +273,10 @@ export function createEngine(opts: EngineOptions): Engine {
   const windowCap = Math.max(cap, 4096);
   const alertsTopic = opts.alertsTopic ?? 'alerts';
   const rules = opts.rules.filter((r) => r.mode !== 'disabled');
-  const ruleStates = new Map<Rule, StateScope>(rules.map((r) => [r, store.scope(`r:${r.id}:`)]));
+  // Rule state of one address goes to the changelog as one record (store.ts).
+  const ruleStates = new Map<Rule, StateScope>(
+    rules.map((r) => [r, store.scope(`r:${r.id}:`, { byAddress: true })]),
+  );
   const stateOf = (rule: Rule): StateScope => ruleStates.get(rule)!;
   // Durations parsed once per rule (ms() runs a regex; it ran several times per event).
   const withins = new Map<Rule, number>(

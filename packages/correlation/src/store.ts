@@ -8,12 +8,13 @@
 // hashed a fresh concatenated string, which was the largest single cost of the engine. The full key
 // (`prefix + rest`) is only built for the changelog, in takeChanges().
 //
-// Rule state that names an address (a key ending in one: `acct:0x…`, `address:0x…`) goes to the changelog
-// as one record per address, `g:<address>` = `{"g": {<state key>: {v, exp}, …}}`, instead of one record
-// per key: a transfer changes the balance, the last deposit, the velocity window and the payment
-// candidates of its addresses, and every changelog record has a fixed cost in kafkajs and the broker. The
-// engine's own prefixes (counterparties, re-screen buffer, identity) stay one record per key: a hub's
-// counterparty map is large and must not be rewritten with every inflow.
+// In a scope created with `byAddress` (the engine's rule state), a key that names an address (ends in one:
+// `acct:0x…`, `address:0x…`) goes to the changelog in one record per address, `g:<address>` =
+// `{"g": {<state key>: {v, exp}, …}}`, instead of one record per key: a transfer changes the balance, the
+// last deposit, the velocity window and the payment candidates of its addresses, and every changelog
+// record has a fixed cost in kafkajs and the broker. The engine's own scopes (counterparties, re-screen
+// buffer, identity) stay one record per key: a hub's counterparty map is large and must not be rewritten
+// with every inflow.
 import type { JsonValue } from '@tributary/sdk';
 import { addressTail } from './address.ts';
 
@@ -45,8 +46,9 @@ export interface StateStore {
   delete(key: string): void;
   has(key: string): boolean;
   /** The scope of every key starting with `prefix` (created on first use; keys already stored under the
-   * prefix, e.g. restored from the changelog, move into it). Prefixes must not overlap. */
-  scope(prefix: string): StateScope;
+   * prefix, e.g. restored from the changelog, move into it). Prefixes must not overlap. `byAddress`: keys
+   * that name an address go to the changelog grouped by address (see the top of the file). */
+  scope(prefix: string, opts?: { byAddress?: boolean }): StateScope;
   /** Drops entries whose expiry is before `watermark`; returns how many. */
   sweep(watermark: number): number;
   /** Changed changelog records since the last call, with their new value or null (deleted), and forgets
@@ -68,10 +70,6 @@ export interface StoredGroupJson {
   g: Record<string, StoredEntry>;
 }
 export const GROUP_PREFIX = 'g:';
-
-export function isGroupKey(key: string): boolean {
-  return key.startsWith(GROUP_PREFIX);
-}
 
 interface Group extends StoredGroup {
   key: string;
@@ -96,8 +94,8 @@ class Slot implements StoredEntry {
 
 /** Address groups of one store, and the ones changed since the last takeChanges. */
 interface Groups {
-  /** The group a new key of scope `prefix` joins (created on first use), or null. */
-  of(prefix: string, key: string): Group | null;
+  /** The group of the address `key` ends in (created on first use), or null. */
+  of(key: string): Group | null;
   get(key: string): Group | undefined;
   create(key: string): Group;
   drop(key: string): void;
@@ -114,9 +112,7 @@ function makeGroups(): Groups {
     return g;
   };
   return {
-    of(prefix, key) {
-      // Rule state only (see the top of the file).
-      if (!prefix.startsWith('r:')) return null;
+    of(key) {
       const address = addressTail(key);
       if (address === null) return null;
       const gk = GROUP_PREFIX + address;
@@ -141,15 +137,17 @@ function makeGroups(): Groups {
 
 interface Scope extends StateScope {
   readonly data: Map<string, StoredEntry>;
+  readonly byAddress: boolean;
   /** Keys set or deleted since the last takeChanges (may repeat: a key deleted and set again). */
   changed: string[];
 }
 
-function makeScope(prefix: string, groups: Groups): Scope {
+function makeScope(prefix: string, groups: Groups, byAddress: boolean): Scope {
   const data = new Map<string, StoredEntry>();
   const scope: Scope = {
     prefix,
     data,
+    byAddress,
     changed: [],
     get: (key) => data.get(key)?.v,
     entry: (key) => data.get(key),
@@ -167,7 +165,7 @@ function makeScope(prefix: string, groups: Groups): Scope {
         if (cur.changed) return;
         cur.changed = true;
       } else {
-        const g = groups.of(prefix, key);
+        const g = byAddress ? groups.of(key) : null;
         const slot = new Slot(value, expiresAt, g === null, g);
         data.set(key, slot);
         if (g) {
@@ -199,7 +197,7 @@ function slotOf(entry: StoredEntry, group: Group | null = null): Slot {
 export function createStore(): StateStore {
   const groups = makeGroups();
   // Keys under no registered prefix (and restored keys whose scope is not created yet).
-  const loose = makeScope('', groups);
+  const loose = makeScope('', groups, false);
   const scopes: Scope[] = [];
   const all = (): Scope[] => [...scopes, loose];
 
@@ -226,13 +224,18 @@ export function createStore(): StateStore {
       const [s, k] = route(key);
       s.delete(k);
     },
-    scope(prefix) {
+    scope(prefix, opts) {
+      const byAddress = opts?.byAddress ?? false;
       const existing = scopes.find((s) => s.prefix === prefix);
-      if (existing) return existing;
+      if (existing) {
+        if (existing.byAddress !== byAddress)
+          throw new Error(`state scope '${prefix}' exists with byAddress ${existing.byAddress}`);
+        return existing;
+      }
       if (!prefix) throw new Error('a state scope needs a prefix');
       const clash = scopes.find((s) => s.prefix.startsWith(prefix) || prefix.startsWith(s.prefix));
       if (clash) throw new Error(`state scope '${prefix}' overlaps '${clash.prefix}'`);
-      const s = makeScope(prefix, groups);
+      const s = makeScope(prefix, groups, byAddress);
       // Claim the keys stored under the prefix before the scope existed (restore, full-key sets).
       for (const [k, entry] of loose.data) {
         if (!k.startsWith(prefix)) continue;
@@ -280,7 +283,7 @@ export function createStore(): StateStore {
       return out;
     },
     restore(key, value) {
-      if (isGroupKey(key)) {
+      if (key.startsWith(GROUP_PREFIX)) {
         // The record holds the group's whole state: members it no longer lists are gone.
         const address = key.slice(GROUP_PREFIX.length);
         const incoming = value === null ? null : (value as StoredGroupJson).g;
