@@ -35,12 +35,14 @@ export function changelogMessages(
   return out;
 }
 
-/** Reads every committed record of `topic` up to its last stable offset into `store`; returns the count. */
+/** Reads every committed record of `topic` (of its partition `partition` only, if given) up to its last
+ * stable offset into `store`; returns the count. */
 export async function restoreChangelog(
   kafka: Kafka,
   topic: string,
   store: StateStore,
   signal: AbortSignal,
+  partition?: number,
 ): Promise<number> {
   return readToEnd(
     kafka,
@@ -53,5 +55,6 @@ export async function restoreChangelog(
         );
     },
     signal,
+    partition === undefined ? undefined : [partition],
   );
 }

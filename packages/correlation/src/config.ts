@@ -40,6 +40,9 @@ export const correlationConfig = z.object({
     .partial()
     .default({}),
   outputPartitions: z.number().int().positive().default(1),
+  /** Scale out by partitions (inputs keyed by entity and co-partitioned): one task per partition number,
+   * shared by the instances of the group. See the README. */
+  partitioned: z.boolean().default(false),
   identity: identityConfig.optional(),
   watchlists: z
     .array(z.object({ path: z.string(), format: z.enum(['ofac-sdn', 'csv']), listId: z.string().optional() }))
@@ -107,6 +110,7 @@ export function processorOptionsOf(
     ...(c.transactionalId ? { transactionalId: c.transactionalId } : {}),
     ...topicsOf(c),
     outputPartitions: c.outputPartitions,
+    partitioned: c.partitioned,
     rules: rulesOf(c),
     identity: identityOf(c),
     watchlistFiles: c.watchlists,

@@ -74,7 +74,7 @@ export {
 export { isLookalike, normalizeAddress, type LookalikeOptions } from './address.ts';
 export { alertId } from './alert-id.ts';
 export { ms, type Duration } from './time.ts';
-export { runProcessor, type ProcessorOptions, type OutputTopics } from './processor.ts';
+export { ProcessorConfigError, runProcessor, type ProcessorOptions, type OutputTopics } from './processor.ts';
 export { backtestEvents, backtestTopics, type BacktestOptions, type BacktestResult } from './backtest.ts';
 export {
   correlationConfig,

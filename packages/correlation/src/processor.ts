@@ -12,17 +12,19 @@ import {
   type Producer,
   type TopicMessages,
 } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { recordHeaders } from '@tributary/schemas';
 import { sleep, withRetry } from '@tributary/sdk';
 import { changelogMessages, restoreChangelog } from './changelog.ts';
 import type { Rule } from './dsl.ts';
-import { createEngine, type Emitted } from './engine.ts';
-import { decodeMessage, type InputTopics } from './events.ts';
+import { CoPartitionedAssigner } from './co-partition.ts';
+import { createEngine, type Emitted, type Engine } from './engine.ts';
+import { decodeMessage, type CorrelationEvent, type InputTopics } from './events.ts';
 import type { IdentityConfig } from './identity.ts';
-import { createInputClock } from './input-clock.ts';
+import { createInputClock, type InputClock } from './input-clock.ts';
 import { isFencingError } from '@tributary/runtime';
-import { createStore } from './store.ts';
+import { createStore, type StateStore } from './store.ts';
 import { ms, type Duration } from './time.ts';
 import {
   EMPTY_WATCHLIST,
@@ -44,8 +46,14 @@ export interface ProcessorOptions {
   brokers: string[];
   clientId?: string;
   groupId: string;
-  /** One per processor instance; defaults to `<groupId>-0`. */
+  /** One per processor instance; defaults to `<groupId>-0`. Not used when `partitioned` (each task has
+   * its own, `<groupId>-<partition>`). */
   transactionalId?: string;
+  /** Scale out by partitions: the inputs are keyed by entity and co-partitioned (the same partition count,
+   * the same partitioner), and partition p of every input is one task with its own state, changelog
+   * partition and transactional producer. Instances in one group share the tasks. Default false: one task
+   * over every input partition, one instance. */
+  partitioned?: boolean;
   inputs: InputTopics;
   outputs: OutputTopics;
   /** Partitions for output topics the processor creates (default 1). */
@@ -119,23 +127,59 @@ function alertMessages(alerts: Emitted[], outputs: OutputTopics): { topic: strin
   }));
 }
 
-async function ensureOutputs(kafka: Kafka, o: ProcessorOptions): Promise<string[]> {
+/** Creates the output topics and returns the input topics to subscribe to. Partitioned: the inputs must
+ * have one partition count (co-partitioned), and the changelog gets as many partitions. */
+async function ensureOutputs(
+  kafka: Kafka,
+  o: ProcessorOptions,
+): Promise<{ inputs: string[]; partitions: number }> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
+    // Our own alerts are chained in-process; the alerts input is for alerts of other processors. A
+    // partitioned processor reads the watchlist topic whole, outside the group (every task screens).
+    const inputs = Object.values(o.inputs).filter(
+      (t, i, all) =>
+        all.indexOf(t) === i &&
+        t !== o.outputs.alerts &&
+        t !== o.outputs.testAlerts &&
+        !(o.partitioned && t === o.inputs.watchlist),
+    );
+    const missing = inputs.filter((t) => !existing.has(t));
+    if (missing.length) o.logger.warn({ missing }, 'input topics missing; not subscribed');
+    const present = inputs.filter((t) => existing.has(t));
+    let partitions = 1;
+    if (o.partitioned && present.length) {
+      const counts = new Map<string, number>();
+      for (const { name, partitions: ps } of (await admin.fetchTopicMetadata({ topics: present })).topics)
+        counts.set(name, ps.length);
+      partitions = Math.max(...counts.values());
+      if ([...counts.values()].some((n) => n !== partitions))
+        throw new ProcessorConfigError(
+          `partitioned: the input topics must have the same number of partitions (co-partitioned by ` +
+            `entity); they have ${[...counts]
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([t, n]) => `${t}: ${n}`)
+              .join(', ')}`,
+        );
+    }
     const wanted = [
-      { topic: o.outputs.alerts, configEntries: [] as { name: string; value: string }[] },
-      { topic: o.outputs.testAlerts, configEntries: [] },
-      { topic: o.outputs.changelog, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      { topic: o.outputs.alerts, configEntries: [] as { name: string; value: string }[], n: 0 },
+      { topic: o.outputs.testAlerts, configEntries: [], n: 0 },
+      {
+        topic: o.outputs.changelog,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        n: o.partitioned ? partitions : 0,
+      },
     ].filter((t) => !existing.has(t.topic));
     if (wanted.length) {
       try {
         await admin.createTopics({
           waitForLeaders: true,
-          topics: wanted.map((t) => ({
+          topics: wanted.map(({ n, ...t }) => ({
             ...t,
-            numPartitions: o.outputPartitions ?? 1,
+            numPartitions: n || (o.outputPartitions ?? 1),
             replicationFactor: -1,
           })),
         });
@@ -143,20 +187,29 @@ async function ensureOutputs(kafka: Kafka, o: ProcessorOptions): Promise<string[
         if (!String((err as Error).message).includes('already exists')) throw err;
       }
     }
-    // Our own alerts are chained in-process; the alerts input is for alerts of other processors.
-    const inputs = Object.values(o.inputs).filter(
-      (t, i, all) => all.indexOf(t) === i && t !== o.outputs.alerts && t !== o.outputs.testAlerts,
-    );
-    const missing = inputs.filter((t) => !existing.has(t));
-    if (missing.length) o.logger.warn({ missing }, 'input topics missing; not subscribed');
-    return inputs.filter((t) => existing.has(t));
+    if (o.partitioned) {
+      const [meta] = (await admin.fetchTopicMetadata({ topics: [o.outputs.changelog] })).topics;
+      if ((meta?.partitions.length ?? 0) < partitions)
+        throw new ProcessorConfigError(
+          `partitioned: the changelog ${o.outputs.changelog} has ${meta?.partitions.length} partitions, ` +
+            `fewer than the ${partitions} of the inputs (one per task)`,
+        );
+    }
+    return { inputs: present, partitions };
   } finally {
     await admin.disconnect();
   }
 }
 
+/** The topics do not fit the configuration (e.g. partitioned inputs that are not co-partitioned): retrying
+ * cannot help, so the processor stops. */
+export class ProcessorConfigError extends Error {
+  override name = 'ProcessorConfigError';
+}
+
 /** Runs until `signal` aborts. Transient failures restart the session (new producer, state rebuilt from
- * the changelog); a fencing error (another instance took the transactional id over) is fatal. */
+ * the changelog); a fencing error (another instance took the transactional id over) is fatal, except in a
+ * partitioned processor, where it means a task moved to another member; so is a ProcessorConfigError. */
 export async function runProcessor(o: ProcessorOptions): Promise<void> {
   let attempt = 0;
   while (!o.signal.aborted) {
@@ -167,6 +220,10 @@ export async function runProcessor(o: ProcessorOptions): Promise<void> {
       if (o.signal.aborted) return;
       if (isFencingError(err)) {
         o.logger.error({ err }, 'fenced by another processor instance; stopping');
+        throw err;
+      }
+      if (err instanceof ProcessorConfigError) {
+        o.logger.error({ err }, 'the topics do not fit the configuration; stopping');
         throw err;
       }
       attempt++;
@@ -180,6 +237,21 @@ export async function runProcessor(o: ProcessorOptions): Promise<void> {
   }
 }
 
+/** One engine over a set of input partitions, with its own state, transactional producer and input clock.
+ * Not partitioned: one task (id 0) over every input partition. Partitioned: task p has partition p of
+ * every input topic and partition p of the changelog. */
+interface Task {
+  id: number;
+  producer: Producer;
+  store: StateStore;
+  engine: Engine;
+  clock: InputClock;
+  /** File watchlist not yet applied to this task's engine. */
+  pendingList: Watchlist | null;
+  /** Watchlist-topic records (partitioned: read outside the group) this task has applied. */
+  wlApplied: number;
+}
+
 async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<void> {
   const { logger, signal } = o;
   const kafka = new Kafka({
@@ -189,47 +261,92 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
     logCreator: kafkaLogger(logger),
     retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2_000 },
   });
-  const inputs = await ensureOutputs(kafka, o);
-  const transactionalId = o.transactionalId ?? `${o.groupId}-0`;
-  let producer: Producer | null = kafka.producer({
-    transactionalId,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    transactionTimeout: o.transactionTimeoutMs ?? 60_000,
-    allowAutoTopicCreation: false,
-  });
+  const partitioned = o.partitioned ?? false;
+  const { inputs } = await ensureOutputs(kafka, o);
+  const transactionalIdOf = (task: number) =>
+    partitioned ? `${o.groupId}-${task}` : (o.transactionalId ?? `${o.groupId}-0`);
+  const tasks = new Map<number, Task>();
   let consumer: Consumer | null = null;
+  let wlReader: Consumer | null = null;
   const session = new AbortController();
   const onAbort = () => session.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    await producer.connect();
-    // InitProducerId fences the previous owner of the transactional id and aborts its open transaction,
-    // before we read the changelog: nothing it wrote but did not commit can show up afterwards.
-    const init = await producer.transaction();
-    await init.abort();
+  const maxSkewMs = o.maxSkew !== undefined ? ms(o.maxSkew) : ms(o.allowedLateness ?? '1h') / 2;
+  let fileList: Watchlist | null = o.watchlistFiles?.length ? await loadWatchlist(o.watchlistFiles) : null;
+  // Partitioned: the watchlist topic's records, decoded, for every task to apply in order.
+  const wlRecords: CorrelationEvent[] = [];
+  /** The input partitions a task reads, from the consumer's current assignment. */
+  let assignment: Record<string, number[]> = {};
+  const partitionsOf = (task: number): string[] =>
+    Object.entries(assignment)
+      .filter(([topic]) => topic !== o.inputs.watchlist)
+      .flatMap(([topic, ps]) => ps.filter((p) => !partitioned || p === task).map((p) => `${topic}:${p}`));
 
-    const store = createStore();
-    const restored = await restoreChangelog(kafka, o.outputs.changelog, store, signal);
-    const engine = createEngine({
-      rules: o.rules,
-      identity: o.identity,
-      store,
-      allowedLateness: o.allowedLateness,
-      alertsTopic: o.outputs.alerts,
-      logger,
+  /** Connects the task's transactional producer (fencing the previous owner of its id and aborting that
+   * owner's open transaction) and only then rebuilds its state from the committed changelog, so the state,
+   * the alerts and the committed offsets always describe the same prefix of the input. */
+  const openTask = async (id: number): Promise<Task> => {
+    const producer = kafka.producer({
+      transactionalId: transactionalIdOf(id),
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: o.transactionTimeoutMs ?? 60_000,
+      allowAutoTopicCreation: false,
     });
-    engine.restored();
-    let pendingList: Watchlist | null = o.watchlistFiles?.length
-      ? await loadWatchlist(o.watchlistFiles)
-      : null;
-    if (o.watchlistFiles?.length) {
-      watchWatchlistFiles(o.watchlistFiles, pendingList ?? EMPTY_WATCHLIST, (list) => (pendingList = list), {
-        signal: session.signal,
+    await producer.connect();
+    try {
+      const init = await producer.transaction();
+      await init.abort();
+      const store = createStore();
+      const restored = await restoreChangelog(
+        kafka,
+        o.outputs.changelog,
+        store,
+        signal,
+        partitioned ? id : undefined,
+      );
+      const engine = createEngine({
+        rules: o.rules,
+        identity: o.identity,
+        store,
+        allowedLateness: o.allowedLateness,
+        alertsTopic: o.outputs.alerts,
         logger,
-        ...(o.watchlistPollMs ? { intervalMs: o.watchlistPollMs } : {}),
       });
+      engine.restored();
+      // Several fetches (maxWaitTimeInMs below) without a batch: the partition is empty or quiet.
+      const clock = createInputClock({ maxSkewMs, idleMs: 3_000 });
+      clock.reset(partitionsOf(id), Date.now());
+      logger.info(
+        { task: id, restored, stateKeys: store.size(), transactionalId: transactionalIdOf(id) },
+        'task ready',
+      );
+      return { id, producer, store, engine, clock, pendingList: fileList, wlApplied: 0 };
+    } catch (err) {
+      await producer.disconnect().catch(() => {});
+      throw err;
     }
+  };
+  const closeTask = async (t: Task) => {
+    tasks.delete(t.id);
+    await t.producer.disconnect().catch(() => {});
+  };
+
+  try {
+    if (!partitioned) tasks.set(0, await openTask(0));
+    if (o.watchlistFiles?.length) {
+      watchWatchlistFiles(
+        o.watchlistFiles,
+        fileList ?? EMPTY_WATCHLIST,
+        (list) => {
+          fileList = list;
+          for (const t of tasks.values()) t.pendingList = list;
+        },
+        { signal: session.signal, logger, ...(o.watchlistPollMs ? { intervalMs: o.watchlistPollMs } : {}) },
+      );
+    }
+    if (partitioned && Object.values(o.inputs).includes(o.inputs.watchlist))
+      wlReader = await readWatchlistTopic(kafka, o, wlRecords, session.signal);
 
     const sessionTimeout = o.sessionTimeoutMs ?? 30_000;
     consumer = kafka.consumer({
@@ -243,38 +360,39 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       // 5 s on the partitions that have nothing before it sends the next fetch).
       maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
+      ...(partitioned ? { partitionAssigners: [CoPartitionedAssigner] } : {}),
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
       logger.info({ assigned: payload.memberAssignment }, 'group joined'),
     );
     await consumer.connect();
     await consumer.subscribe({ topics: inputs, fromBeginning: true });
-    logger.info({ restored, stateKeys: store.size(), inputs, transactionalId }, 'processor ready');
+    logger.info({ inputs, partitioned }, 'processor ready');
 
     let failed: unknown = null;
     let batches = 0;
-    const p = producer;
-    // eachBatch and the idle watchlist tick both mutate the engine: one at a time.
+    // eachBatch, the idle watchlist tick and dropping tasks all touch the tasks: one at a time.
     let lock: Promise<unknown> = Promise.resolve();
     const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
       const run = lock.then(fn, fn);
       lock = run.catch(() => {});
       return run;
     };
-    /** Alerts + changed state (+ the batch's offsets) in one transaction. */
+    /** Alerts + the task's changed state (+ the batch's offsets) in one transaction of the task. */
     const commit = async (
+      task: Task,
       alerts: Emitted[],
       offsets: { topic: string; partition: number; next: string } | null,
     ) => {
       const out = [
         ...alertMessages(alerts, o.outputs),
-        ...changelogMessages(store.takeChanges(), engine.serialize).map((m) => ({
+        ...changelogMessages(task.store.takeChanges(), task.engine.serialize).map((m) => ({
           topic: o.outputs.changelog,
-          m,
+          m: partitioned ? { ...m, partition: task.id } : m,
         })),
       ];
       if (out.length === 0 && !offsets) return;
-      const tx = await p.transaction();
+      const tx = await task.producer.transaction();
       try {
         for (const topicMessages of chunks(out)) await tx.sendBatch({ topicMessages, acks: -1 });
         if (offsets) {
@@ -313,44 +431,65 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       }
       if (alerts.length)
         logger.info(
-          { alerts: alerts.map((a) => `${a.alert.ruleId} ${a.alert.alertId}`) },
+          { task: task.id, alerts: alerts.map((a) => `${a.alert.ruleId} ${a.alert.alertId}`) },
           'alerts committed',
         );
     };
-    // Event-time alignment of the inputs (see input-clock.ts): partitions that ran ahead are paused here
-    // and resumed once the others caught up, or once those went quiet (checked on a timer too).
-    const clock = createInputClock({
-      maxSkewMs: o.maxSkew !== undefined ? ms(o.maxSkew) : ms(o.allowedLateness ?? '1h') / 2,
-      // Several fetches (maxWaitTimeInMs below) without a batch: the partition is empty or quiet.
-      idleMs: 3_000,
-    });
+    /** A partitioned task that another member now owns (its transactional id was fenced): drop it and stop
+     * fetching its partitions until the next assignment. Not partitioned, fencing stops the processor. */
+    const fenced = async (task: Task, err: unknown): Promise<boolean> => {
+      if (!partitioned || !isFencingError(err)) return false;
+      logger.warn({ task: task.id }, 'task fenced by another member; dropped until the next assignment');
+      await closeTask(task);
+      for (const tp of partitionsOf(task.id)) {
+        const [topic, p] = splitTp(tp);
+        consumer!.pause([{ topic, partitions: [p] }]);
+        paused.set(tp, { topic, partition: p });
+      }
+      return true;
+    };
+    /** Pending watchlist work of a task (the file list, the watchlist topic's new records). */
+    const applyWatchlist = (task: Task): Emitted[] => {
+      const out: Emitted[] = [];
+      if (task.pendingList) {
+        const list = task.pendingList;
+        task.pendingList = null;
+        out.push(...task.engine.setWatchlist(list));
+      }
+      while (task.wlApplied < wlRecords.length)
+        out.push(...task.engine.process(wlRecords[task.wlApplied++]!));
+      return out;
+    };
+    const hasWatchlistWork = (task: Task) => task.pendingList !== null || task.wlApplied < wlRecords.length;
+
+    // Event-time alignment of the inputs (see input-clock.ts), per task: partitions that ran ahead are
+    // paused here and resumed once the others caught up, or once those went quiet (checked on a timer too).
     const paused = new Map<string, { topic: string; partition: number }>();
     const resumeUnblocked = () => {
-      for (const tp of clock.release(Date.now())) {
-        const at = paused.get(tp);
-        if (!at) continue;
-        paused.delete(tp);
-        consumer!.resume([{ topic: at.topic, partitions: [at.partition] }]);
-      }
+      const now = Date.now();
+      for (const task of tasks.values())
+        for (const tp of task.clock.release(now)) {
+          const at = paused.get(tp);
+          if (!at) continue;
+          paused.delete(tp);
+          consumer!.resume([{ topic: at.topic, partitions: [at.partition] }]);
+        }
     };
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      // A new assignment: what the clock knew may be about partitions we no longer own.
-      clock.reset(
-        Object.entries(payload.memberAssignment)
-          .filter(([topic]) => topic !== o.inputs.watchlist)
-          .flatMap(([topic, partitions]) => partitions.map((p) => `${topic}:${p}`)),
-        Date.now(),
-      );
+      // A new assignment: what the clocks knew may be about partitions we no longer own, and a
+      // partitioned processor drops the tasks it no longer has (their state is rebuilt by the new owner).
+      assignment = payload.memberAssignment;
+      const ids = new Set(Object.values(assignment).flat());
+      void exclusive(async () => {
+        for (const task of [...tasks.values()]) {
+          if (partitioned && !ids.has(task.id)) await closeTask(task);
+          else task.clock.reset(partitionsOf(task.id), Date.now());
+        }
+      }).catch(() => {});
       for (const { topic, partition } of paused.values())
         consumer!.resume([{ topic, partitions: [partition] }]);
       paused.clear();
     });
-    const applyWatchlist = (): Emitted[] => {
-      if (!pendingList) return [];
-      const list = pendingList;
-      pendingList = null;
-      return engine.setWatchlist(list);
-    };
 
     await new Promise<void>((resolve, reject) => {
       const fail = (err: unknown) => {
@@ -360,8 +499,17 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       session.signal.addEventListener('abort', () => resolve(), { once: true });
       // A changed watchlist re-screens even when no input arrives.
       const tick = setInterval(() => {
-        if (!pendingList || failed || session.signal.aborted) return;
-        exclusive(() => commit(applyWatchlist(), null)).catch(fail);
+        if (failed || session.signal.aborted || ![...tasks.values()].some(hasWatchlistWork)) return;
+        exclusive(async () => {
+          for (const task of [...tasks.values()]) {
+            if (!hasWatchlistWork(task)) continue;
+            try {
+              await commit(task, applyWatchlist(task), null);
+            } catch (err) {
+              if (!(await fenced(task, err))) throw err;
+            }
+          }
+        }).catch(fail);
       }, o.watchlistPollMs ?? 2_000);
       const align = setInterval(resumeUnblocked, 500);
       session.signal.addEventListener(
@@ -382,12 +530,22 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
             exclusive(async () => {
               // After a failure the engine is ahead of what Kafka holds: never feed it again.
               if (failed || !isRunning() || isStale() || batch.messages.length === 0) return;
+              const tp = `${batch.topic}:${batch.partition}`;
+              if (paused.has(tp)) return; // a fenced task's partition, fetched before the pause
+              let task: Task | undefined;
+              let beat = false;
               try {
-                const tp = `${batch.topic}:${batch.partition}`;
+                const id = partitioned ? batch.partition : 0;
+                task = tasks.get(id);
+                if (!task) {
+                  task = await openTask(id);
+                  tasks.set(id, task);
+                }
+                const { engine, clock } = task;
                 // Watchlist records are reference data stamped with wall-clock time: never held back.
                 const aligned = batch.topic !== o.inputs.watchlist;
                 const bound = aligned ? clock.bound(tp, Date.now()) : Number.POSITIVE_INFINITY;
-                const alerts: Emitted[] = applyWatchlist();
+                const alerts: Emitted[] = applyWatchlist(task);
                 const late0 = engine.stats().late;
                 let skipped = 0;
                 let records = 0;
@@ -423,6 +581,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                   alerts.push(...engine.process(d.event));
                 }
                 await commit(
+                  task,
                   alerts,
                   last === null
                     ? null
@@ -441,7 +600,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                   paused.set(tp, { topic: batch.topic, partition: batch.partition });
                 }
                 resumeUnblocked();
-                await heartbeat();
+                beat = true;
                 batches++;
                 onHealthy();
                 o.onCommit?.({
@@ -452,10 +611,14 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                   late: engine.stats().late - late0,
                 });
                 if (skipped) logger.debug({ skipped }, 'records skipped');
-                if (batches % 100 === 0) logger.info({ batches, ...engine.stats() }, 'progress');
+                if (batches % 100 === 0) logger.info({ batches, task: id, ...engine.stats() }, 'progress');
               } catch (err) {
+                if (task && (await fenced(task, err))) return;
                 fail(err);
               }
+              // Outside the catch: the batch is committed, and a rebalance reported by the heartbeat is
+              // kafkajs's to handle (it rejoins the group), not a failure of the session.
+              if (beat) await heartbeat();
             }),
         })
         .catch(fail);
@@ -464,9 +627,44 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
     signal.removeEventListener('abort', onAbort);
     session.abort();
     await consumer?.disconnect().catch(() => {});
-    await producer?.disconnect().catch(() => {});
-    producer = null;
+    await wlReader?.disconnect().catch(() => {});
+    for (const task of [...tasks.values()]) await closeTask(task);
   }
+}
+
+function splitTp(tp: string): [string, number] {
+  const i = tp.lastIndexOf(':');
+  return [tp.slice(0, i), Number(tp.slice(i + 1))];
+}
+
+/** Partitioned: every task screens against the whole watchlist topic, so each instance reads it outside the
+ * group (a throwaway group id, nothing committed), from the start, into `out`; the tasks apply the records
+ * in order inside their own transactions. A restart reads it again: the entries are state (re-set to the
+ * same values) and a re-screen's alerts have ids the findings state already holds. */
+async function readWatchlistTopic(
+  kafka: Kafka,
+  o: ProcessorOptions,
+  out: CorrelationEvent[],
+  signal: AbortSignal,
+): Promise<Consumer> {
+  const reader = kafka.consumer({
+    groupId: `${o.groupId}-watchlist-${randomUUID()}`,
+    readUncommitted: false,
+    maxWaitTimeInMs: 500,
+    allowAutoTopicCreation: false,
+  });
+  await reader.connect();
+  await reader.subscribe({ topics: [o.inputs.watchlist], fromBeginning: true });
+  await reader.run({
+    autoCommit: false,
+    eachMessage: async ({ topic, partition, message: m }) => {
+      if (signal.aborted) return;
+      const d = decodeMessage(o.inputs, topic, partition, m.offset, m.value, Number(m.timestamp));
+      if (d.ok) out.push(d.event);
+      else o.logger.debug({ topic, offset: m.offset, reason: d.reason }, 'watchlist record skipped');
+    },
+  });
+  return reader;
 }
 
 /** The coordinator is still completing the previous transaction (error 51): retry the request. */

@@ -12,11 +12,14 @@ export interface RawMessage {
   timestamp: string;
 }
 
+/** `partitions`: read only these partitions of the topics (a task's changelog partition); the others are
+ * paused when their first batch arrives, and skipped. */
 export async function readToEnd(
   kafka: Kafka,
   topics: string[],
   onMessage: (m: RawMessage) => void,
   signal: AbortSignal,
+  partitions?: number[],
 ): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
@@ -24,7 +27,8 @@ export async function readToEnd(
   try {
     for (const topic of topics) {
       for (const p of await admin.fetchTopicOffsets(topic))
-        if (Number(p.high) > Number(p.low)) ends.set(`${topic}/${p.partition}`, Number(p.high));
+        if (Number(p.high) > Number(p.low) && (!partitions || partitions.includes(p.partition)))
+          ends.set(`${topic}/${p.partition}`, Number(p.high));
     }
   } finally {
     await admin.disconnect();
@@ -64,7 +68,12 @@ export async function readToEnd(
         .run({
           autoCommit: false,
           eachBatch: async ({ batch }) => {
-            const end = ends.get(`${batch.topic}/${batch.partition}`) ?? 0;
+            const end = ends.get(`${batch.topic}/${batch.partition}`);
+            if (end === undefined) {
+              if (partitions && !partitions.includes(batch.partition))
+                consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+              return;
+            }
             for (const m of batch.messages) {
               if (Number(m.offset) >= end) continue;
               onMessage({
