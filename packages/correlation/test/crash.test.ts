@@ -11,7 +11,9 @@ import {
   uniquePrefix,
   waitCaughtUp,
   writeSdn,
+  topicsFor,
 } from './scenario.ts';
+import { createKeyedTopics, KEYED_EXPECTED, keyedScenario, produceKeyed } from './entity-keyed.ts';
 
 const brokers = inject('kafkaBrokers');
 const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
@@ -92,4 +94,58 @@ describe('crash consistency (processor as a child process, SIGKILLed)', () => {
     expect(testAlerts.every((a) => a.ruleId === 'velocity' && a.mode === 'test')).toBe(true);
     expect(new Set(testAlerts.map((a) => a.alertId)).size).toBe(testAlerts.length);
   });
+
+  it('partitioned: two instances sharing the tasks, SIGKILLed in turn, hold each alert exactly once', async () => {
+    const prefix = uniquePrefix();
+    const { inputs } = topicsFor(prefix);
+    await createKeyedTopics(brokers, inputs);
+    const groupId = `${prefix}correlation`;
+    const configFile = writeConfig({
+      brokers,
+      groupId,
+      topicPrefix: prefix,
+      partitioned: true,
+      sessionTimeoutMs: 6_000,
+      maxBytesPerPartition: 8 * 1024,
+    });
+    const phases = keyedScenario(1_500);
+    const rnd = (() => {
+      let s = 7;
+      return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    })();
+    const watched = [inputs.transfers, inputs.crm];
+    const lag = () => groupLag(brokers, groupId, watched);
+    // Two instances; in each round one of them (at random) is SIGKILLed mid-work and started again. Its
+    // tasks wait for the session timeout, then move to the survivor, which fences their transactional ids
+    // (aborting what the dead one left open) and restores their changelog partitions.
+    const workers: WorkerProcess[] = [start(configFile), start(configFile)];
+    let kills = 0;
+    const lags: number[] = [];
+    for (const phase of phases) {
+      await produceKeyed(brokers, inputs, phase, 25);
+      for (let round = 0; round < 2; round++) {
+        const victim = rnd() < 0.5 ? 0 : 1;
+        await killMidWork(workers[victim]!, lag, 0.2 + 0.5 * rnd());
+        kills++;
+        lags.push(await lag());
+        workers[victim] = start(configFile);
+      }
+    }
+    await waitCaughtUp(brokers, groupId, watched, 180_000, () =>
+      workers.every((w) => w.child.exitCode === null),
+    );
+    for (const w of workers) w.kill('SIGTERM');
+    for (const w of workers) expect(await w.exited).toBe(0);
+
+    const alerts = (await readTopic(brokers, `${prefix}alerts`)).map((m) =>
+      alertSchema.parse(JSON.parse(m.value!)),
+    );
+    console.log(
+      `partitioned crash test: ${kills} SIGKILLs; records behind after each: ${lags.join(', ')}; ${alerts.length} alerts`,
+    );
+    expect(kills).toBe(8);
+    expect(lags.filter((l) => l > 0).length).toBeGreaterThanOrEqual(4);
+    expect(alerts.map((a) => [a.ruleId, a.entity]).sort()).toEqual(KEYED_EXPECTED);
+    expect(new Set(alerts.map((a) => a.alertId)).size).toBe(alerts.length);
+  }, 600_000);
 });

@@ -3,91 +3,24 @@
 // between them (its state rebuilt from its changelog partition), and the watchlist topic read whole by
 // every instance. The alerts topic must hold each expected alert exactly once.
 import { describe, expect, inject, it } from 'vitest';
-import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { createTopics, readTopic } from '@tributary/testkit';
 import { alert as alertSchema, type Alert } from '@tributary/schemas';
 import { coPartitionedAssignment } from '../src/co-partition.ts';
 import { runProcessor, type ProcessorOptions } from '../src/processor.ts';
 import { catalogue } from '../src/rules/index.ts';
-import { address, crmRecord, H, T0, transferRecord } from './fixtures.ts';
+import { address, transferRecord, H, T0 } from './fixtures.ts';
 import {
-  A1,
-  A2,
-  HOT,
-  KNOWN1,
-  NEW_X,
-  NEWPAY,
-  SANCTIONED,
-  topicsFor,
-  uniquePrefix,
-  waitCaughtUp,
-} from './scenario.ts';
+  createKeyedTopics,
+  KEYED_EXPECTED,
+  keyedScenario,
+  produceKeyed,
+  type Keyed,
+} from './entity-keyed.ts';
+import { topicsFor, uniquePrefix, waitCaughtUp } from './scenario.ts';
 
 const brokers = inject('kafkaBrokers');
 const logger = pino({ level: 'warn' });
-
-interface Record {
-  topic: 'transfers' | 'crm' | 'watchlist';
-  partition: number;
-  value: unknown;
-}
-let txn = 0;
-const transfer = (partition: number, p: Parameters<typeof transferRecord>[0]): Record => ({
-  topic: 'transfers',
-  partition,
-  value: transferRecord({ tx: `0x${(++txn).toString(16).padStart(64, '0')}`, ...p }),
-});
-const change = (partition: number, p: Parameters<typeof crmRecord>[0]): Record => ({
-  topic: 'crm',
-  partition,
-  value: crmRecord({ sourcePosition: `${p.recordId}-${p.at}`, ...p }),
-});
-
-// Customer 101 is entity partition 0, customer 102 partition 1 (the keying a re-keying stage would do).
-// The CRM changes are committed before the withdrawals are produced, as hours apart in real time: a live
-// processor cannot hold a caught-up topic back for records that have not been written yet.
-const phases: Record[][] = [
-  [
-    change(0, {
-      recordId: '101',
-      changeType: 'create',
-      at: T0,
-      values: { email: 'a@example.com', payout_address: A1 },
-    }),
-    change(1, {
-      recordId: '102',
-      changeType: 'create',
-      at: T0,
-      values: { email: 'b@example.com', payout_address: A2 },
-    }),
-    transfer(0, { from: A1, to: KNOWN1, at: T0 + 10 * 60_000 }),
-    transfer(1, { from: A2, to: address('shop'), at: T0 + 20 * 60_000 }),
-  ],
-  [
-    change(0, {
-      recordId: '101',
-      at: T0 + 5 * H,
-      values: { email: 'a@evil.example' },
-      previous: { email: 'a@example.com' },
-    }),
-    change(1, {
-      recordId: '102',
-      at: T0 + 5 * H,
-      values: { payout_address: NEWPAY },
-      previous: { payout_address: A2 },
-    }),
-  ],
-  [
-    transfer(0, { from: A1, to: NEW_X, at: T0 + 7 * H, amount: '3000000000000000000' }),
-    transfer(1, { from: HOT, to: NEWPAY, at: T0 + 8 * H, amount: '5000000000000000000' }),
-  ],
-  [
-    { topic: 'watchlist', partition: 0, value: { address: SANCTIONED, listId: 'ofac', listVersion: 'v1' } },
-    transfer(1, { from: address('b-sender'), to: SANCTIONED, at: T0 + 11 * H }),
-    transfer(0, { from: address('c-sender'), to: address('c-shop'), at: T0 + 11 * H }),
-  ],
-];
 
 describe('partitioned processor (scale-out by partitions)', () => {
   it('deals partition numbers to members, each member getting that partition of every topic', () => {
@@ -106,13 +39,8 @@ describe('partitioned processor (scale-out by partitions)', () => {
   it('two instances share the tasks; a task moves with its state; each alert lands exactly once', async () => {
     const prefix = uniquePrefix();
     const { inputs, outputs } = topicsFor(prefix);
-    await createTopics(brokers, [
-      { topic: inputs.transfers, numPartitions: 2 },
-      { topic: inputs.crm, numPartitions: 2 },
-      { topic: inputs.transactions, numPartitions: 2 },
-      { topic: inputs.trades, numPartitions: 2 },
-      { topic: inputs.watchlist },
-    ]);
+    await createKeyedTopics(brokers, inputs);
+    const phases = keyedScenario(20);
     const groupId = `${prefix}correlation`;
     const watched = [inputs.transfers, inputs.crm];
     const tasksOf = new Map<string, Set<number>>();
@@ -139,82 +67,68 @@ describe('partitioned processor (scale-out by partitions)', () => {
       const running = runProcessor(opts);
       return { stop: async () => (ac.abort(), await running) };
     };
-    const kafka = new Kafka({ brokers, clientId: 'partitioned-test', logLevel: logLevel.NOTHING });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    const produce = (records: Record[]) =>
-      producer.sendBatch({
-        acks: -1,
-        topicMessages: records.map((r) => ({
-          topic: inputs[r.topic],
-          messages: [{ partition: r.partition, value: JSON.stringify(r.value) }],
-        })),
-      });
+    const produce = (records: Keyed[]) => produceKeyed(brokers, inputs, records);
+    let txn = 0;
+    const transfer = (partition: number, p: Parameters<typeof transferRecord>[0]): Keyed => ({
+      topic: 'transfers',
+      partition,
+      value: transferRecord({ tx: `0x${(++txn).toString(16).padStart(63, '0')}f`, ...p }),
+    });
 
-    try {
-      // One instance: it owns both tasks.
-      const first = start('first');
-      await produce(phases[0]!);
+    // One instance: it owns both tasks.
+    const first = start('first');
+    await produce(phases[0]!);
+    await waitCaughtUp(brokers, groupId, watched);
+    expect([...tasksOf.get('first')!].sort()).toEqual([0, 1]);
+
+    // A second instance joins: the group deals it one task, whose state it restores from that task's
+    // changelog partition (the CRM links and counterparties of phase 1 are needed by the rules later).
+    const second = start('second');
+    await produce(phases[1]!);
+    await waitCaughtUp(brokers, groupId, watched);
+    const deadline = Date.now() + 60_000;
+    while (tasksOf.get('second')!.size === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      await produce([
+        transfer(0, { from: address('x'), to: address('y'), at: T0 + 6 * H }),
+        transfer(1, { from: address('x2'), to: address('y2'), at: T0 + 6 * H }),
+      ]);
       await waitCaughtUp(brokers, groupId, watched);
-      expect([...tasksOf.get('first')!].sort()).toEqual([0, 1]);
+    }
+    expect(tasksOf.get('second')!.size).toBe(1);
+    await produce(phases[2]!);
+    await waitCaughtUp(brokers, groupId, watched);
+    // Its task's withdrawal matched CRM state that the first instance wrote in phase 1: restored.
+    expect(alertsBy.get('second')).toBe(1);
 
-      // A second instance joins: the group deals it one task, whose state it restores from that task's
-      // changelog partition (the CRM links and counterparties of phase 1 are needed by the rules later).
-      const second = start('second');
-      await produce(phases[1]!);
-      await waitCaughtUp(brokers, groupId, watched);
-      const deadline = Date.now() + 60_000;
-      while (tasksOf.get('second')!.size === 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 500));
-        await produce([
-          transfer(0, { from: address('x'), to: address('y'), at: T0 + 6 * H }),
-          transfer(1, { from: address('x2'), to: address('y2'), at: T0 + 6 * H }),
-        ]);
-        await waitCaughtUp(brokers, groupId, watched);
-      }
-      expect(tasksOf.get('second')!.size).toBe(1);
-      await produce(phases[2]!);
-      await waitCaughtUp(brokers, groupId, watched);
-      // Its task's withdrawal matched CRM state that the first instance wrote in phase 1: restored.
-      expect(alertsBy.get('second')).toBe(1);
-
-      // The second leaves: its task comes back to the first, rebuilt from the changelog again. The watchlist
-      // topic is read whole by each instance, so the task of partition 1 screens the sanctioned transfer.
-      await second.stop();
-      await produce(phases[3]!);
-      await waitCaughtUp(brokers, groupId, watched, 90_000);
-      const alertsDeadline = Date.now() + 30_000;
-      let alerts: Alert[] = [];
-      while (Date.now() < alertsDeadline) {
-        alerts = (await readTopic(brokers, outputs.alerts)).map(
-          (m) => alertSchema.parse(JSON.parse(m.value!)) as Alert,
-        );
-        if (alerts.some((a) => a.ruleId === 'watchlist-transfer')) break;
-        await new Promise((r) => setTimeout(r, 300));
-      }
-      await first.stop();
-
+    // The second leaves: its task comes back to the first, rebuilt from the changelog again. The watchlist
+    // topic is read whole by each instance, so the task of partition 1 screens the sanctioned transfer.
+    await second.stop();
+    await produce(phases[3]!);
+    await waitCaughtUp(brokers, groupId, watched, 90_000);
+    const alertsDeadline = Date.now() + 30_000;
+    let alerts: Alert[] = [];
+    while (Date.now() < alertsDeadline) {
       alerts = (await readTopic(brokers, outputs.alerts)).map(
         (m) => alertSchema.parse(JSON.parse(m.value!)) as Alert,
       );
-      expect(alerts.map((a) => [a.ruleId, a.entity]).sort()).toEqual(
-        [
-          ['account-takeover', 'customer:hubspot:contact:101'],
-          ['payout-address-change', 'customer:hubspot:contact:102'],
-          ['watchlist-transfer', `address:${SANCTIONED}`],
-        ].sort(),
-      );
-      const takeover = alerts.find((a) => a.ruleId === 'account-takeover')!;
-      expect(takeover.evidence.map((e) => [e.topic, e.partition])).toEqual([
-        [inputs.crm, 0],
-        [inputs.transfers, 0],
-      ]);
-      // Each task wrote its state to its own changelog partition.
-      const changelog = await readTopic(brokers, outputs.changelog);
-      expect(new Set(changelog.map((m) => m.partition))).toEqual(new Set([0, 1]));
-    } finally {
-      await producer.disconnect();
+      if (alerts.some((a) => a.ruleId === 'watchlist-transfer')) break;
+      await new Promise((r) => setTimeout(r, 300));
     }
+    await first.stop();
+
+    alerts = (await readTopic(brokers, outputs.alerts)).map(
+      (m) => alertSchema.parse(JSON.parse(m.value!)) as Alert,
+    );
+    expect(alerts.map((a) => [a.ruleId, a.entity]).sort()).toEqual(KEYED_EXPECTED);
+    const takeover = alerts.find((a) => a.ruleId === 'account-takeover')!;
+    expect(takeover.evidence.map((e) => [e.topic, e.partition])).toEqual([
+      [inputs.crm, 0],
+      [inputs.transfers, 0],
+    ]);
+    // Each task wrote its state to its own changelog partition.
+    const changelog = await readTopic(brokers, outputs.changelog);
+    expect(new Set(changelog.map((m) => m.partition))).toEqual(new Set([0, 1]));
   }, 240_000);
 
   it('refuses inputs that are not co-partitioned, naming the topics', async () => {
