@@ -26,7 +26,6 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Kafka, logLevel, type Message } from 'kafkajs';
 import { pino } from 'pino';
 import {
   benchResultsPath,
@@ -38,9 +37,9 @@ import {
   writeBenchResults,
   type KafkaBroker,
 } from '@tributary/testkit';
-import { catalogue, decodeMessage, runProcessor, topicsOf, type InputTopics } from '../src/index.ts';
+import { catalogue, runProcessor, topicsOf } from '../src/index.ts';
 import { fmt, log, printResults } from './report.ts';
-import { route, traffic, type Logical } from './traffic.ts';
+import { produceTraffic, traffic } from './traffic.ts';
 
 const USAGE = `Usage: npx tsx bench/processor.ts [options]
   --events N     input records per repeat (default 200000)
@@ -89,84 +88,11 @@ for (const [k, v] of Object.entries({ events: N, entities: ENTITIES, repeats: RE
   }
 const OUT = values.out ?? benchResultsPath('correlation-processor');
 const AIM = 50_000;
-/** Produce requests stay under this per topic (the broker's record batch limit is 1 MiB), and small enough
- * that one 1 MiB fetch of the processor holds several of them, as it would behind a live source. */
-const PRODUCE_TOPIC_BYTES = 256 * 1024;
 const STALL_MS = 120_000;
 
 // A full collection before each run, so the traffic of the produce phase is not in the run's RSS.
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
-
-interface Produced {
-  records: number;
-  bytes: number;
-  byTopic: Record<Logical, number>;
-}
-
-/** Generates the traffic and produces it (checked against the processor's decoder first); not timed. */
-async function produceTraffic(brokers: string[], inputs: InputTopics): Promise<Produced> {
-  const t0 = performance.now();
-  const events = traffic(N, SEED, ENTITIES);
-  const messages = events.map((e) => {
-    const { topic, key } = route(e);
-    return { topic, m: { key, value: Buffer.from(JSON.stringify(e.record)) } satisfies Message };
-  });
-  let invalid = 0;
-  let example = '';
-  for (const { topic, m } of messages) {
-    const d = decodeMessage(inputs, inputs[topic], 0, '0', m.value, 0);
-    if (!d.ok && invalid++ === 0) example = `${topic}: ${d.reason}`;
-  }
-  if (invalid) throw new Error(`${invalid} generated records do not decode (first: ${example})`);
-  log(`generated ${fmt(messages.length)} records in ${fmt((performance.now() - t0) / 1000, 1)} s; producing`);
-
-  const kafka = new Kafka({ brokers, clientId: 'bench-producer', logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ idempotent: false, allowAutoTopicCreation: false });
-  await producer.connect();
-  const byTopic: Record<Logical, number> = { transfers: 0, transactions: 0, trades: 0, crm: 0 };
-  let bytes = 0;
-  let sent = 0;
-  let lastLog = performance.now();
-  try {
-    let request = new Map<Logical, Message[]>();
-    let topicBytes = new Map<Logical, number>();
-    const flush = async () => {
-      if (request.size === 0) return;
-      // One request at a time: the records of a topic land in generation order.
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...request].map(([t, ms]) => ({ topic: inputs[t], messages: ms })),
-      });
-      for (const ms of request.values()) sent += ms.length;
-      request = new Map();
-      topicBytes = new Map();
-      if (performance.now() - lastLog > 2_000) {
-        lastLog = performance.now();
-        log(`  produced ${fmt(sent)} / ${fmt(messages.length)}`);
-      }
-    };
-    for (const { topic, m } of messages) {
-      const size = m.key.length + m.value.length;
-      if ((topicBytes.get(topic) ?? 0) + size > PRODUCE_TOPIC_BYTES) await flush();
-      let list = request.get(topic);
-      if (!list) request.set(topic, (list = []));
-      list.push(m);
-      topicBytes.set(topic, (topicBytes.get(topic) ?? 0) + size);
-      byTopic[topic]++;
-      bytes += m.value.length;
-    }
-    await flush();
-  } finally {
-    await producer.disconnect();
-  }
-  log(
-    `produced ${fmt(sent)} records (${fmt(bytes / 2 ** 20, 1)} MB: ${Object.entries(byTopic)
-      .map(([t, n]) => `${t} ${fmt(n)}`)
-      .join(', ')}) in ${fmt((performance.now() - t0) / 1000, 1)} s`,
-  );
-  return { records: sent, bytes, byTopic };
-}
 
 interface Run {
   eps: number;
@@ -201,7 +127,7 @@ async function runOnce(brokers: string[], rep: number): Promise<Run> {
       { topic: inputs.crm },
       { topic: inputs.watchlist },
     ]);
-    const produced = await produceTraffic(brokers, inputs);
+    const produced = await produceTraffic(brokers, inputs, traffic(N, SEED, ENTITIES));
 
     // The heap is freed at once; RSS shrinks only after the sweeper has returned the pages.
     gc();

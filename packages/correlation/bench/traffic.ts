@@ -2,7 +2,10 @@
 // (poisoning-like), Bitcoin transactions with outputs, trades on two venues, CRM creates and changes, over
 // `entities` addresses (one in ten linked to a CRM contact), with a trickle of attack patterns.
 // Deterministic for a seed.
-import { makeEvent, type CorrelationEvent } from '../src/index.ts';
+import { performance } from 'node:perf_hooks';
+import { Kafka, logLevel, type Message } from 'kafkajs';
+import { decodeMessage, makeEvent, type CorrelationEvent, type InputTopics } from '../src/index.ts';
+import { fmt, log } from './report.ts';
 
 /** Deterministic PRNG (mulberry32) returning floats in [0, 1). */
 export function prng(seed: number) {
@@ -240,4 +243,86 @@ export function route(e: CorrelationEvent): { topic: Logical; key: string } {
     default:
       throw new Error(`the traffic has no input topic for ${e.kind}`);
   }
+}
+
+/** Produce requests stay under this per topic (the broker's record batch limit is 1 MiB), and small enough
+ * that one fetch of the processor holds several of them, as it would behind a live source. */
+const PRODUCE_TOPIC_BYTES = 256 * 1024;
+
+export interface Produced {
+  records: number;
+  bytes: number;
+  byTopic: Record<Logical, number>;
+}
+
+/** Produces the events to their input topics in generation order (checked against the processor's decoder
+ * first), by a plain producer; not timed by the benches. `partitionOf`: the partition of each record (for
+ * entity-keyed inputs); default, the partitioner's choice by key. */
+export async function produceTraffic(
+  brokers: string[],
+  inputs: InputTopics,
+  events: CorrelationEvent[],
+  partitionOf?: (e: CorrelationEvent) => number,
+): Promise<Produced> {
+  const t0 = performance.now();
+  const messages = events.map((e) => {
+    const { topic, key } = route(e);
+    const m: Message = { key, value: Buffer.from(JSON.stringify(e.record)) };
+    if (partitionOf) m.partition = partitionOf(e);
+    return { topic, m };
+  });
+  let invalid = 0;
+  let example = '';
+  for (const { topic, m } of messages) {
+    const d = decodeMessage(inputs, inputs[topic], 0, '0', m.value as Buffer, 0);
+    if (!d.ok && invalid++ === 0) example = `${topic}: ${d.reason}`;
+  }
+  if (invalid) throw new Error(`${invalid} generated records do not decode (first: ${example})`);
+  log(`generated ${fmt(messages.length)} records; producing`);
+
+  const kafka = new Kafka({ brokers, clientId: 'bench-producer', logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: false, allowAutoTopicCreation: false });
+  await producer.connect();
+  const byTopic: Record<Logical, number> = { transfers: 0, transactions: 0, trades: 0, crm: 0 };
+  let bytes = 0;
+  let sent = 0;
+  let lastLog = performance.now();
+  try {
+    let request = new Map<Logical, Message[]>();
+    let topicBytes = new Map<Logical, number>();
+    const flush = async () => {
+      if (request.size === 0) return;
+      // One request at a time: the records of a topic land in generation order.
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...request].map(([t, ms]) => ({ topic: inputs[t], messages: ms })),
+      });
+      for (const ms of request.values()) sent += ms.length;
+      request = new Map();
+      topicBytes = new Map();
+      if (performance.now() - lastLog > 2_000) {
+        lastLog = performance.now();
+        log(`  produced ${fmt(sent)} / ${fmt(messages.length)}`);
+      }
+    };
+    for (const { topic, m } of messages) {
+      const size = (m.key as string).length + (m.value as Buffer).length;
+      if ((topicBytes.get(topic) ?? 0) + size > PRODUCE_TOPIC_BYTES) await flush();
+      let list = request.get(topic);
+      if (!list) request.set(topic, (list = []));
+      list.push(m);
+      topicBytes.set(topic, (topicBytes.get(topic) ?? 0) + size);
+      byTopic[topic]++;
+      bytes += (m.value as Buffer).length;
+    }
+    await flush();
+  } finally {
+    await producer.disconnect();
+  }
+  log(
+    `produced ${fmt(sent)} records (${fmt(bytes / 2 ** 20, 1)} MB: ${Object.entries(byTopic)
+      .map(([t, n]) => `${t} ${fmt(n)}`)
+      .join(', ')}) in ${fmt((performance.now() - t0) / 1000, 1)} s`,
+  );
+  return { records: sent, bytes, byTopic };
 }

@@ -3,11 +3,10 @@
 // takeover); customer 102 (partition 1) has its payout address changed, then is paid there; a transfer to a
 // sanctioned address (partition 1) after the watchlist topic lists it; benign transfers in both partitions.
 // The CRM changes come a phase before the withdrawals: hours apart, as in real time.
-import { Kafka, logLevel } from 'kafkajs';
 import { createTopics } from '@tributary/testkit';
 import type { InputTopics } from '../src/events.ts';
 import { address, crmRecord, H, T0, transferRecord } from './fixtures.ts';
-import { A1, A2, HOT, KNOWN1, NEW_X, NEWPAY, SANCTIONED } from './scenario.ts';
+import { A1, A2, HOT, KNOWN1, NEW_X, NEWPAY, produceTo, SANCTIONED } from './scenario.ts';
 
 export interface Keyed {
   topic: 'transfers' | 'crm' | 'watchlist';
@@ -112,27 +111,9 @@ export async function produceKeyed(
   records: Keyed[],
   slice = 1000,
 ): Promise<void> {
-  const kafka = new Kafka({ brokers, clientId: 'keyed-scenario', logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
-  await producer.connect();
-  try {
-    for (let i = 0; i < records.length; i += slice) {
-      const byTopic = new Map<string, { partition: number; value: string }[]>();
-      for (const r of records.slice(i, i + slice)) {
-        const topic = inputs[r.topic];
-        if (!byTopic.has(topic)) byTopic.set(topic, []);
-        byTopic.get(topic)!.push({ partition: r.partition, value: JSON.stringify(r.value) });
-      }
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
-    }
-  } finally {
-    await producer.disconnect();
-  }
+  await produceTo(
+    brokers,
+    records.map((r) => ({ topic: inputs[r.topic], partition: r.partition, value: r.value })),
+    slice,
+  );
 }

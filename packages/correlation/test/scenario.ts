@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics } from '@tributary/testkit';
+import { createTopics, groupLag } from '@tributary/testkit';
 import type { ChainTransfer, CrmChange } from '@tributary/schemas';
 import { topicsOf } from '../src/config.ts';
 import type { InputTopics } from '../src/events.ts';
@@ -232,6 +232,20 @@ export async function produce(
   records: Produced[],
   slice = 1000,
 ): Promise<void> {
+  const { inputs } = topicsFor(prefix);
+  await produceTo(
+    brokers,
+    records.map((r) => ({ topic: inputs[r.topic], key: r.key, value: r.value })),
+    slice,
+  );
+}
+
+/** Produces the records in order, `slice` per request, each to its topic (and partition, if it names one). */
+export async function produceTo(
+  brokers: string[],
+  records: { topic: string; key?: string; partition?: number; value: unknown }[],
+  slice = 1000,
+): Promise<void> {
   const kafka = new Kafka({ brokers, clientId: 'scenario', logLevel: logLevel.NOTHING });
   const producer = kafka.producer({
     idempotent: true,
@@ -241,11 +255,10 @@ export async function produce(
   await producer.connect();
   try {
     for (let i = 0; i < records.length; i += slice) {
-      const byTopic = new Map<string, { key: string; value: string }[]>();
-      for (const r of records.slice(i, i + slice)) {
-        const topic = `${prefix}${r.topic === 'crm' ? 'crm.changes' : 'chain.transfers'}`;
+      const byTopic = new Map<string, { key?: string; partition?: number; value: string }[]>();
+      for (const { topic, value, ...at } of records.slice(i, i + slice)) {
         if (!byTopic.has(topic)) byTopic.set(topic, []);
-        byTopic.get(topic)!.push({ key: r.key, value: JSON.stringify(r.value) });
+        byTopic.get(topic)!.push({ ...at, value: JSON.stringify(value) });
       }
       await producer.sendBatch({
         acks: -1,
@@ -265,53 +278,15 @@ export async function waitCaughtUp(
   timeoutMs = 90_000,
   alive?: () => boolean,
 ): Promise<void> {
-  const kafka = new Kafka({ brokers, clientId: 'scenario-admin', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
   const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      let behind = 0;
-      try {
-        for (const topic of topics) {
-          const ends = await admin.fetchTopicOffsets(topic);
-          const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-          for (const p of ends) {
-            const c = committed?.partitions.find((x) => x.partition === p.partition);
-            const at = c && Number(c.offset) >= 0 ? Number(c.offset) : 0;
-            behind += Math.max(0, Number(p.high) - at);
-          }
-        }
-      } catch {
-        behind = -1; // coordinator moving or not yet known: ask again
-      }
-      if (behind === 0) return;
-      if (alive && !alive()) throw new Error('processor exited');
-      if (Date.now() > deadline) throw new Error(`group ${groupId} still ${behind} records behind`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  } finally {
-    await admin.disconnect();
+  for (;;) {
+    // -1: the coordinator is moving or not yet known; ask again.
+    const behind = await groupLag(brokers, groupId, topics).catch(() => -1);
+    if (behind === 0) return;
+    if (alive && !alive()) throw new Error('processor exited');
+    if (Date.now() > deadline) throw new Error(`group ${groupId} still ${behind} records behind`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-/** Records of `topics` not yet covered by the group's committed offsets. */
-export async function groupLag(brokers: string[], groupId: string, topics: string[]): Promise<number> {
-  const kafka = new Kafka({ brokers, clientId: 'scenario-admin', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    let behind = 0;
-    for (const topic of topics) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      for (const p of ends) {
-        const c = committed?.partitions.find((x) => x.partition === p.partition);
-        behind += Math.max(0, Number(p.high) - (c && Number(c.offset) >= 0 ? Number(c.offset) : 0));
-      }
-    }
-    return behind;
-  } finally {
-    await admin.disconnect();
-  }
-}
+export { groupLag };

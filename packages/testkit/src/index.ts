@@ -47,4 +47,5 @@ export * from './crm/hubspot/index.ts';
 export * from './crm/salesforce/index.ts';
 export { benchResultsPath, writeBenchResults, median, printTable } from './bench.ts';
 export { SHARED_FIXTURES, sharedFixturePath, readSharedFixture } from './fixtures.ts';
-export { processGroupCpuSeconds } from './process-group.ts';
+export { processCpuSeconds, processGroupCpuSeconds } from './process-group.ts';
+export { groupLag } from './group-lag.ts';

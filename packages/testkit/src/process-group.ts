@@ -43,6 +43,17 @@ export function spawnWatched(bin: string, args: string[], logFile: string): Chil
   return child;
 }
 
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses):
+ * state, ppid, pgrp, ...; null when the process is gone or there is no /proc. */
+function statFields(pid: number | string): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds (user + system) used so far by the live processes of process group `pgid`, from /proc
  * (Linux); NaN where there is no /proc. Benchmarks sample it to see when a node has gone quiet. */
 export function processGroupCpuSeconds(pgid: number): number {
@@ -55,17 +66,16 @@ export function processGroupCpuSeconds(pgid: number): number {
   let ticks = 0;
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // Fields after the command name (which may hold spaces and parentheses): state, ppid, pgrp, ...
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
+    const f = statFields(e); // null: exited meanwhile
+    if (f && Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
   }
   return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+/** CPU seconds (user + system) used so far by process `pid` (Linux /proc); NaN when it is gone. */
+export function processCpuSeconds(pid: number): number {
+  const f = statFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / 100 : Number.NaN;
 }
 
 /** Polls `probe` every 100 ms until it answers (its answer is returned) for a node started with

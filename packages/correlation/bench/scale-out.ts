@@ -1,0 +1,262 @@
+// Scale-out of the partitioned processor: events/s through M processor instances (separate processes, the
+// CLI's `run` with `partitioned: true`) sharing the tasks of P co-partitioned input partitions, against one
+// instance on the same input in the same run (the reference).
+//
+// The traffic is bench/traffic.ts's, keyed by entity as a re-keying stage would key it: a transfer by its
+// sender, a CRM record by its customer's payout address (so a customer and its address share a task), a
+// trade by symbol, Bitcoin transactions all to partition 0 (a peel chain changes txid at every hop). This
+// keying loses the findings that span two tasks (a payment to another customer's address), so the alert
+// count is reported, not compared with the engine's.
+//
+// Per run: fresh topics with P partitions, the traffic produced first (not timed), then M processes started
+// together; the clock runs from the start until the group's committed offsets cover every record (polled
+// every 200 ms), so process start-up (node, tsx, group join, restore) is inside it; also reported from the
+// first committed record on. CPU is the processes' user + system time (from /proc, Linux) when they caught up.
+//
+// Usage: npx tsx bench/scale-out.ts [--events 200000] [--entities 100000] [--partitions 2] [--instances 1,2]
+//        [--repeats 1] [--out FILE]
+// Kafka: KAFKA_BROKERS (comma-separated) if set, else a broker started by @tributary/testkit for the run.
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import {
+  benchResultsPath,
+  createTopics,
+  deleteTopics,
+  groupLag,
+  median,
+  processCpuSeconds,
+  readTopic,
+  spawnCli,
+  startKafka,
+  writeBenchResults,
+  writeConfig,
+  type KafkaBroker,
+  type WorkerProcess,
+} from '@tributary/testkit';
+import { topicsOf, type CorrelationEvent } from '../src/index.ts';
+import { fmt, log, printResults } from './report.ts';
+import { addr, produceTraffic, traffic } from './traffic.ts';
+
+const USAGE = `Usage: npx tsx bench/scale-out.ts [options]
+  --events N        input records per run (default 200000)
+  --entities N      distinct addresses in the traffic (default 100000)
+  --partitions N    partitions of every input topic, i.e. tasks (default 2)
+  --instances LIST  processor processes to run, comma-separated; 1 is always run as the reference (default 1,2)
+  --repeats N       runs per instance count; medians are reported (default 1)
+  --out FILE        results JSON (default bench/results/correlation-scale-out.json at the repo root)
+  --help            this text
+Kafka: KAFKA_BROKERS (comma-separated) if set, else a local broker is started for the run.`;
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '200000' },
+    entities: { type: 'string', default: '100000' },
+    partitions: { type: 'string', default: '2' },
+    instances: { type: 'string', default: '1,2' },
+    repeats: { type: 'string', default: '1' },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const N = Number(values.events);
+const ENTITIES = Number(values.entities);
+const PARTITIONS = Number(values.partitions);
+const REPEATS = Number(values.repeats);
+const INSTANCES = [...new Set([1, ...values.instances.split(',').map(Number)])].sort((a, b) => a - b);
+for (const [k, v] of Object.entries({
+  events: N,
+  entities: ENTITIES,
+  partitions: PARTITIONS,
+  repeats: REPEATS,
+}))
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`--${k} must be a positive integer\n${USAGE}`);
+    process.exit(2);
+  }
+if (INSTANCES.some((m) => !Number.isInteger(m) || m < 1)) {
+  console.error(`--instances must list positive integers\n${USAGE}`);
+  process.exit(2);
+}
+const OUT = values.out ?? benchResultsPath('correlation-scale-out');
+const CLI = join(import.meta.dirname, '..', 'src', 'cli.ts');
+const TIMEOUT_MS = 600_000;
+
+/** 32-bit FNV-1a: a stable spread of entities over partitions. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function entityOf(e: CorrelationEvent): string | null {
+  switch (e.kind) {
+    case 'transfer':
+      return e.record.from ?? e.record.to;
+    case 'crm': {
+      const payout = e.record.values.payout_address;
+      // The bench's customer c holds address c * 10 (traffic.ts): key its changes by that address.
+      const linked = e.record.changeType === 'create' && typeof payout === 'string' ? payout : null;
+      return linked ?? addr(Number(e.record.recordId) * 10);
+    }
+    case 'trade':
+      return e.record.symbol;
+    default:
+      return null; // Bitcoin transactions: one partition
+  }
+}
+const partitionOf = (e: CorrelationEvent): number => {
+  const entity = entityOf(e);
+  return entity === null ? 0 : hash(entity.toLowerCase()) % PARTITIONS;
+};
+
+interface Run {
+  instances: number;
+  eps: number;
+  steadyEps: number;
+  cpuEps: number;
+  wallS: number;
+  alerts: number;
+}
+
+async function runOnce(brokers: string[], instances: number, events: CorrelationEvent[]): Promise<Run> {
+  const prefix = `scale-${randomUUID().slice(0, 8)}.`;
+  const { inputs, outputs } = topicsOf({ topicPrefix: prefix, inputs: {}, outputs: {} });
+  log(`${instances} instance(s): topics ${prefix}* with ${PARTITIONS} partitions`);
+  const workers: WorkerProcess[] = [];
+  try {
+    await createTopics(brokers, [
+      ...[inputs.transfers, inputs.transactions, inputs.trades, inputs.crm].map((topic) => ({
+        topic,
+        numPartitions: PARTITIONS,
+      })),
+      { topic: inputs.watchlist },
+    ]);
+    const produced = await produceTraffic(brokers, inputs, events, partitionOf);
+    const groupId = `${prefix}correlation`;
+    const config = writeConfig({
+      brokers,
+      groupId,
+      topicPrefix: prefix,
+      partitioned: true,
+      sessionTimeoutMs: 10_000,
+    });
+    const watched = [inputs.transfers, inputs.transactions, inputs.trades, inputs.crm];
+    const t0 = performance.now();
+    for (let i = 0; i < instances; i++)
+      workers.push(spawnCli(['run', '--config', config], { cli: CLI, env: { LOG_LEVEL: 'warn' } }));
+    let firstAt = 0;
+    let firstLag = produced.records;
+    let lastLog = t0;
+    let cpu = 0;
+    for (;;) {
+      const lag = await groupLag(brokers, groupId, watched).catch(() => -1);
+      const now = performance.now();
+      if (lag >= 0 && lag < produced.records && !firstAt) {
+        firstAt = now;
+        firstLag = lag;
+      }
+      if (lag === 0) {
+        cpu = workers.reduce((sum, w) => sum + processCpuSeconds(w.child.pid!), 0);
+        break;
+      }
+      const dead = workers.find((w) => w.child.exitCode !== null);
+      if (dead)
+        throw new Error(`a processor exited (${dead.child.exitCode}):\n${dead.output().slice(-3000)}`);
+      if (now - t0 > TIMEOUT_MS) throw new Error(`not caught up after ${TIMEOUT_MS / 1000} s (lag ${lag})`);
+      if (now - lastLog > 5_000) {
+        lastLog = now;
+        log(`  ${fmt(produced.records - Math.max(lag, 0))} / ${fmt(produced.records)} committed`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const t1 = performance.now();
+    const wallS = (t1 - t0) / 1000;
+    const alerts = (await readTopic(brokers, outputs.alerts, { timeoutMs: 60_000 })).length;
+    const run: Run = {
+      instances,
+      eps: produced.records / wallS,
+      steadyEps: firstLag / ((t1 - firstAt) / 1000),
+      cpuEps: produced.records / cpu,
+      wallS,
+      alerts,
+    };
+    log(
+      `${instances} instance(s): ${fmt(produced.records)} events in ${fmt(wallS, 2)} s (${fmt(run.eps)} events/s, ` +
+        `${fmt(run.steadyEps)} from the first commit, ${fmt(run.cpuEps)} per CPU-s), ${fmt(alerts)} alerts`,
+    );
+    return run;
+  } finally {
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => w.exited));
+    await deleteTopics(brokers, prefix).catch(() => {});
+  }
+}
+
+let kafka: KafkaBroker | null = null;
+try {
+  if (!process.env.KAFKA_BROKERS) log('KAFKA_BROKERS not set: starting a local broker');
+  kafka = await startKafka();
+  log(
+    `Kafka at ${kafka.brokers.join(',')}; ${fmt(N)} events, ${PARTITIONS} partitions, instances ${INSTANCES.join(', ')}`,
+  );
+  const events = traffic(N, 7, ENTITIES);
+  const runs: Run[] = [];
+  for (let r = 1; r <= REPEATS; r++)
+    for (const m of INSTANCES) runs.push(await runOnce(kafka.brokers, m, events));
+  const of = (m: number, k: keyof Run) => median(runs.filter((x) => x.instances === m).map((x) => x[k]));
+  const results = INSTANCES.flatMap((m) => [
+    {
+      name: `events/s, ${m} instance(s), ${PARTITIONS} partitions (reference: 1 instance)`,
+      unit: 'events/s',
+      value: of(m, 'eps'),
+      reference: of(1, 'eps'),
+      ratio: of(m, 'eps') / of(1, 'eps'),
+    },
+    {
+      name: `events/s from the first commit, ${m} instance(s)`,
+      unit: 'events/s',
+      value: of(m, 'steadyEps'),
+      reference: of(1, 'steadyEps'),
+      ratio: of(m, 'steadyEps') / of(1, 'steadyEps'),
+    },
+    {
+      name: `events per CPU-second, ${m} instance(s)`,
+      unit: 'events/cpu-s',
+      value: of(m, 'cpuEps'),
+      reference: null,
+      ratio: null,
+    },
+    {
+      name: `alerts, ${m} instance(s)`,
+      unit: 'alerts',
+      value: of(m, 'alerts'),
+      reference: null,
+      ratio: null,
+    },
+  ]);
+  printResults(results);
+  writeBenchResults(
+    'correlation-scale-out',
+    {
+      benchmark: 'correlation-scale-out',
+      at: new Date().toISOString(),
+      events: N,
+      entities: ENTITIES,
+      partitions: PARTITIONS,
+      repeats: REPEATS,
+      kafka: kafka.version ?? 'external',
+      node: process.version,
+      results,
+      runs,
+    },
+    OUT,
+  );
+} finally {
+  await kafka?.stop();
+}

@@ -1,0 +1,23 @@
+import { Kafka, logLevel } from 'kafkajs';
+
+/** Records of `topics` not yet covered by consumer group `groupId`'s committed offsets (a partition with no
+ * committed offset counts from 0). */
+export async function groupLag(brokers: string[], groupId: string, topics: string[]): Promise<number> {
+  const kafka = new Kafka({ brokers, clientId: 'testkit-group-lag', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    let behind = 0;
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      for (const p of ends) {
+        const c = committed?.partitions.find((x) => x.partition === p.partition);
+        behind += Math.max(0, Number(p.high) - (c && Number(c.offset) >= 0 ? Number(c.offset) : 0));
+      }
+    }
+    return behind;
+  } finally {
+    await admin.disconnect();
+  }
+}
