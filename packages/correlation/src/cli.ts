@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { backtestTopics } from './backtest.ts';
 import { identityOf, loadConfig, processorOptionsOf, rulesOf, topicsOf } from './config.ts';
 import { runProcessor } from './processor.ts';
+import { runThreads } from './threads.ts';
 import { band } from './dsl.ts';
 import { loadWatchlist } from './watchlist.ts';
 
@@ -16,6 +17,8 @@ Commands:
 
 Options:
   --config <file>   JSON config (brokers, topics, identity mapping, watchlists, rule params and modes)
+  --threads <n>     run: processor threads in this process (default 1; more than 1 needs
+                    "partitioned": true, and the tasks are dealt between the threads)
   --from <time>     backtest: first event time to report (ISO 8601)
   --to <time>       backtest: last event time to replay (ISO 8601)
   --rules <ids>     backtest: only these rule ids (comma separated)
@@ -33,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
       to: { type: 'string' },
       rules: { type: 'string' },
       json: { type: 'boolean', default: false },
+      threads: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -59,10 +63,23 @@ async function main(argv: string[]): Promise<number> {
           `${r.id}@${r.version}\t${r.mode}\t${r.severity} (${band(r.severity)})\t${r.description}\n`,
         );
       return 0;
-    case 'run':
-      await runProcessor(processorOptionsOf(config, { logger, signal: controller.signal }));
+    case 'run': {
+      const threads = Number(values.threads);
+      if (!Number.isInteger(threads) || threads < 1) {
+        process.stderr.write(`--threads must be a positive integer, not '${values.threads}'\n`);
+        return 2;
+      }
+      if (threads > 1 && !config.partitioned) {
+        process.stderr.write(
+          `--threads ${threads} needs "partitioned": true in ${values.config} (without it the processor is one task)\n`,
+        );
+        return 2;
+      }
+      if (threads > 1) await runThreads(values.config, threads, logger, controller.signal);
+      else await runProcessor(processorOptionsOf(config, { logger, signal: controller.signal }));
       logger.info('processor stopped');
       return 0;
+    }
     case 'backtest': {
       if (values.rules) {
         const ids = new Set(values.rules.split(',').map((s) => s.trim()));

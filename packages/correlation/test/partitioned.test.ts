@@ -4,7 +4,8 @@
 // every instance. The alerts topic must hold each expected alert exactly once.
 import { describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
-import { createTopics, readTopic } from '@tributary/testkit';
+import { join } from 'node:path';
+import { createTopics, readTopic, spawnCli, writeConfig } from '@tributary/testkit';
 import { alert as alertSchema, type Alert } from '@tributary/schemas';
 import { coPartitionedAssignment } from '../src/co-partition.ts';
 import { runProcessor, type ProcessorOptions } from '../src/processor.ts';
@@ -20,6 +21,7 @@ import {
 import { topicsFor, uniquePrefix, waitCaughtUp } from './scenario.ts';
 
 const brokers = inject('kafkaBrokers');
+const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
 const logger = pino({ level: 'warn' });
 
 describe('partitioned processor (scale-out by partitions)', () => {
@@ -151,4 +153,58 @@ describe('partitioned processor (scale-out by partitions)', () => {
       }),
     ).rejects.toThrow(`${inputs.transfers}: 2, ${inputs.crm}: 1`);
   }, 30_000);
+
+  it('run --threads 2: one process, two processor threads sharing the tasks; each alert exactly once', async () => {
+    const prefix = uniquePrefix();
+    const { inputs, outputs } = topicsFor(prefix);
+    await createKeyedTopics(brokers, inputs);
+    const groupId = `${prefix}correlation`;
+    const config = writeConfig({
+      brokers,
+      groupId,
+      topicPrefix: prefix,
+      partitioned: true,
+      sessionTimeoutMs: 6_000,
+    });
+    const w = spawnCli(['run', '--config', config, '--threads', '2'], { cli, env: { LOG_LEVEL: 'info' } });
+    try {
+      for (const phase of keyedScenario(20)) {
+        await produceKeyed(brokers, inputs, phase);
+        await waitCaughtUp(
+          brokers,
+          groupId,
+          [inputs.transfers, inputs.crm],
+          90_000,
+          () => w.child.exitCode === null,
+        );
+      }
+      const deadline = Date.now() + 30_000;
+      let alerts: Alert[] = [];
+      while (alerts.length < KEYED_EXPECTED.length && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 300));
+        alerts = (await readTopic(brokers, outputs.alerts)).map(
+          (m) => alertSchema.parse(JSON.parse(m.value!)) as Alert,
+        );
+      }
+      expect(alerts.map((a) => [a.ruleId, a.entity]).sort()).toEqual(KEYED_EXPECTED);
+    } finally {
+      w.kill('SIGTERM');
+    }
+    expect(await w.exited).toBe(0);
+    // Each thread opened one task.
+    const opened = w
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"task ready"'))
+      .map((l) => JSON.parse(l) as { thread: number; task: number });
+    expect(new Set(opened.map((o) => o.thread))).toEqual(new Set([0, 1]));
+    expect(new Set(opened.map((o) => o.task))).toEqual(new Set([0, 1]));
+  }, 180_000);
+
+  it('run --threads 2 without partitioned exits 2 and says why', async () => {
+    const config = writeConfig({ brokers, groupId: 'unused' });
+    const w = spawnCli(['run', '--config', config, '--threads', '2'], { cli });
+    expect(await w.exited).toBe(2);
+    expect(w.output()).toContain('needs "partitioned": true');
+  });
 });

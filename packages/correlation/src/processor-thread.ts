@@ -1,0 +1,17 @@
+// One processor thread of `run --threads N` (see threads.ts): the config's processor, stopped by a 'stop'
+// message from the main thread.
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { loadConfig, processorOptionsOf } from './config.ts';
+import { runProcessor } from './processor.ts';
+import type { ThreadData } from './threads.ts';
+
+const { configFile, thread } = workerData as ThreadData;
+const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid, thread } });
+const controller = new AbortController();
+parentPort?.on('message', (m) => {
+  if (m === 'stop') controller.abort(new Error('stop'));
+});
+await runProcessor(processorOptionsOf(loadConfig(configFile), { logger, signal: controller.signal }));
+logger.info('processor thread stopped');
+parentPort?.close();
