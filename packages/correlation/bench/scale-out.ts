@@ -1,6 +1,7 @@
-// Scale-out of the partitioned processor: events/s through M processor instances (separate processes, the
-// CLI's `run` with `partitioned: true`) sharing the tasks of P co-partitioned input partitions, against one
-// instance on the same input in the same run (the reference).
+// Scale-out of the partitioned processor: events/s through M processor instances sharing the tasks of P
+// co-partitioned input partitions (M processes running the CLI's `run` with `partitioned: true`, or, with
+// --threads, one process running `run --threads M`), against one instance on the same input in the same
+// run (the reference).
 //
 // The traffic is bench/traffic.ts's, keyed by entity as a re-keying stage would key it: a transfer by its
 // sender, a CRM record by its customer's payout address (so a customer and its address share a task), a
@@ -43,9 +44,10 @@ const USAGE = `Usage: npx tsx bench/scale-out.ts [options]
   --events N        input records per run (default 200000)
   --entities N      distinct addresses in the traffic (default 100000)
   --partitions N    partitions of every input topic, i.e. tasks (default 2)
-  --instances LIST  processor processes to run, comma-separated; 1 is always run as the reference (default 1,2)
+  --instances LIST  processor instances to run, comma-separated; 1 is always run as the reference (default 1,2)
+  --threads         run M instances as M threads of one process (run --threads M), not M processes
   --repeats N       runs per instance count; medians are reported (default 1)
-  --out FILE        results JSON (default bench/results/correlation-scale-out.json at the repo root)
+  --out FILE        results JSON (default bench/results/correlation-scale-out[-threads].json at the repo root)
   --help            this text
 Kafka: KAFKA_BROKERS (comma-separated) if set, else a local broker is started for the run.`;
 
@@ -56,6 +58,7 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '2' },
     instances: { type: 'string', default: '1,2' },
     repeats: { type: 'string', default: '1' },
+    threads: { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -83,7 +86,11 @@ if (INSTANCES.some((m) => !Number.isInteger(m) || m < 1)) {
   console.error(`--instances must list positive integers\n${USAGE}`);
   process.exit(2);
 }
-const OUT = values.out ?? benchResultsPath('correlation-scale-out');
+const THREADS = values.threads;
+const NAME = THREADS ? 'correlation-scale-out-threads' : 'correlation-scale-out';
+const OUT = values.out ?? benchResultsPath(NAME);
+const LAYOUT = (m: number) =>
+  m === 1 ? '1 instance' : THREADS ? `1 process, ${m} threads` : `${m} processes`;
 const CLI = join(import.meta.dirname, '..', 'src', 'cli.ts');
 const TIMEOUT_MS = 600_000;
 
@@ -132,7 +139,7 @@ interface Run {
 async function runOnce(brokers: string[], instances: number, events: CorrelationEvent[]): Promise<Run> {
   const prefix = `scale-${randomUUID().slice(0, 8)}.`;
   const { inputs, outputs } = topicsOf({ topicPrefix: prefix, inputs: {}, outputs: {} });
-  log(`${instances} instance(s): topics ${prefix}* with ${PARTITIONS} partitions`);
+  log(`${LAYOUT(instances)}: topics ${prefix}* with ${PARTITIONS} partitions`);
   const workers: WorkerProcess[] = [];
   try {
     await createTopics(brokers, [
@@ -153,8 +160,12 @@ async function runOnce(brokers: string[], instances: number, events: Correlation
     });
     const watched = [inputs.transfers, inputs.transactions, inputs.trades, inputs.crm];
     const t0 = performance.now();
-    for (let i = 0; i < instances; i++)
-      workers.push(spawnCli(['run', '--config', config], { cli: CLI, env: { LOG_LEVEL: 'warn' } }));
+    const env = { LOG_LEVEL: 'warn' };
+    if (THREADS)
+      workers.push(spawnCli(['run', '--config', config, '--threads', String(instances)], { cli: CLI, env }));
+    else
+      for (let i = 0; i < instances; i++)
+        workers.push(spawnCli(['run', '--config', config], { cli: CLI, env }));
     let firstAt = 0;
     let firstLag = produced.records;
     let lastLog = t0;
@@ -192,7 +203,7 @@ async function runOnce(brokers: string[], instances: number, events: Correlation
       alerts,
     };
     log(
-      `${instances} instance(s): ${fmt(produced.records)} events in ${fmt(wallS, 2)} s (${fmt(run.eps)} events/s, ` +
+      `${LAYOUT(instances)}: ${fmt(produced.records)} events in ${fmt(wallS, 2)} s (${fmt(run.eps)} events/s, ` +
         `${fmt(run.steadyEps)} from the first commit, ${fmt(run.cpuEps)} per CPU-s), ${fmt(alerts)} alerts`,
     );
     return run;
@@ -217,28 +228,28 @@ try {
   const of = (m: number, k: keyof Run) => median(runs.filter((x) => x.instances === m).map((x) => x[k]));
   const results = INSTANCES.flatMap((m) => [
     {
-      name: `events/s, ${m} instance(s), ${PARTITIONS} partitions (reference: 1 instance)`,
+      name: `events/s, ${LAYOUT(m)}, ${PARTITIONS} partitions (reference: 1 instance)`,
       unit: 'events/s',
       value: of(m, 'eps'),
       reference: of(1, 'eps'),
       ratio: of(m, 'eps') / of(1, 'eps'),
     },
     {
-      name: `events/s from the first commit, ${m} instance(s)`,
+      name: `events/s from the first commit, ${LAYOUT(m)}`,
       unit: 'events/s',
       value: of(m, 'steadyEps'),
       reference: of(1, 'steadyEps'),
       ratio: of(m, 'steadyEps') / of(1, 'steadyEps'),
     },
     {
-      name: `events per CPU-second, ${m} instance(s)`,
+      name: `events per CPU-second, ${LAYOUT(m)}`,
       unit: 'events/cpu-s',
       value: of(m, 'cpuEps'),
       reference: null,
       ratio: null,
     },
     {
-      name: `alerts, ${m} instance(s)`,
+      name: `alerts, ${LAYOUT(m)}`,
       unit: 'alerts',
       value: of(m, 'alerts'),
       reference: null,
@@ -247,9 +258,10 @@ try {
   ]);
   printResults(results);
   writeBenchResults(
-    'correlation-scale-out',
+    NAME,
     {
-      benchmark: 'correlation-scale-out',
+      benchmark: NAME,
+      threads: THREADS,
       at: new Date().toISOString(),
       events: N,
       entities: ENTITIES,
