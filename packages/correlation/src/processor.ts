@@ -538,7 +538,14 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                 const id = partitioned ? batch.partition : 0;
                 task = tasks.get(id);
                 if (!task) {
-                  task = await openTask(id);
+                  // kafkajs heartbeats only between batches and when asked: keep the membership alive while
+                  // a large changelog partition is restored inside this batch.
+                  const keepAlive = setInterval(() => void heartbeat().catch(() => {}), 2_000);
+                  try {
+                    task = await openTask(id);
+                  } finally {
+                    clearInterval(keepAlive);
+                  }
                   tasks.set(id, task);
                 }
                 const { engine, clock } = task;
