@@ -26,7 +26,7 @@ import {
 } from '@tributary/testkit';
 import { sleep } from '@tributary/sdk';
 import { catalogue, runProcessor, topicsOf } from '../src/index.ts';
-import { fmt, log, printResults } from './report.ts';
+import { exitWithHelp, fmt, intOptions, log, printResults } from './report.ts';
 import { route, traffic, type Logical } from './traffic.ts';
 
 const USAGE = `Usage: npx tsx bench/latency.ts [options]
@@ -52,23 +52,8 @@ const { values } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const opt = {
-  events: Number(values.events),
-  rate: Number(values.rate),
-  entities: Number(values.entities),
-  repeats: Number(values.repeats),
-  warmup: Number(values.warmup),
-  seed: Number(values.seed),
-};
-for (const [k, v] of Object.entries(opt))
-  if (!Number.isInteger(v) || v < (k === 'seed' || k === 'warmup' ? 0 : 1)) {
-    console.error(`--${k} must be a positive integer\n${USAGE}`);
-    process.exit(2);
-  }
+exitWithHelp(values.help, USAGE);
+const opt = intOptions(values, { events: 1, rate: 1, entities: 1, repeats: 1, warmup: 0, seed: 0 }, USAGE);
 const OUT = values.out ?? benchResultsPath('correlation-latency');
 /** How often the paced producer sends what is due. */
 const TICK_MS = 20;

@@ -38,7 +38,7 @@ import {
   type KafkaBroker,
 } from '@tributary/testkit';
 import { catalogue, runProcessor, topicsOf } from '../src/index.ts';
-import { fmt, log, printResults } from './report.ts';
+import { exitWithHelp, fmt, intOptions, log, printResults } from './report.ts';
 import { produceTraffic, traffic } from './traffic.ts';
 
 const USAGE = `Usage: npx tsx bench/processor.ts [options]
@@ -68,24 +68,18 @@ const { values } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const N = Number(values.events);
-const ENTITIES = Number(values.entities);
-const REPEATS = Number(values.repeats);
-const SEED = Number(values.seed);
+exitWithHelp(values.help, USAGE);
+const {
+  events: N,
+  entities: ENTITIES,
+  repeats: REPEATS,
+  seed: SEED,
+} = intOptions(values, { events: 1, entities: 1, repeats: 1, seed: 0 }, USAGE);
 const MAX_BYTES = values['max-bytes'] === undefined ? undefined : Number(values['max-bytes']);
 if (MAX_BYTES !== undefined && !(Number.isInteger(MAX_BYTES) && MAX_BYTES > 0)) {
   console.error(`--max-bytes must be a positive integer\n${USAGE}`);
   process.exit(2);
 }
-for (const [k, v] of Object.entries({ events: N, entities: ENTITIES, repeats: REPEATS, seed: SEED }))
-  if (!Number.isInteger(v) || v < (k === 'seed' ? 0 : 1)) {
-    console.error(`--${k} must be a positive integer\n${USAGE}`);
-    process.exit(2);
-  }
 const OUT = values.out ?? benchResultsPath('correlation-processor');
 const AIM = 50_000;
 const STALL_MS = 120_000;

@@ -37,7 +37,7 @@ import {
   type WorkerProcess,
 } from '@tributary/testkit';
 import { topicsOf, type CorrelationEvent } from '../src/index.ts';
-import { fmt, log, printResults } from './report.ts';
+import { exitWithHelp, fmt, intOptions, log, printResults } from './report.ts';
 import { addr, produceTraffic, traffic } from './traffic.ts';
 
 const USAGE = `Usage: npx tsx bench/scale-out.ts [options]
@@ -63,25 +63,14 @@ const { values } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const N = Number(values.events);
-const ENTITIES = Number(values.entities);
-const PARTITIONS = Number(values.partitions);
-const REPEATS = Number(values.repeats);
-const INSTANCES = [...new Set([1, ...values.instances.split(',').map(Number)])].sort((a, b) => a - b);
-for (const [k, v] of Object.entries({
+exitWithHelp(values.help, USAGE);
+const {
   events: N,
   entities: ENTITIES,
   partitions: PARTITIONS,
   repeats: REPEATS,
-}))
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`--${k} must be a positive integer\n${USAGE}`);
-    process.exit(2);
-  }
+} = intOptions(values, { events: 1, entities: 1, partitions: 1, repeats: 1 }, USAGE);
+const INSTANCES = [...new Set([1, ...values.instances.split(',').map(Number)])].sort((a, b) => a - b);
 if (INSTANCES.some((m) => !Number.isInteger(m) || m < 1)) {
   console.error(`--instances must list positive integers\n${USAGE}`);
   process.exit(2);

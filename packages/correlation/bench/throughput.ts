@@ -7,7 +7,16 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { benchResultsPath, median, writeBenchResults } from '@tributary/testkit';
 import { catalogue, createEngine, type CorrelationEvent, type Rule } from '../src/index.ts';
+import { exitWithHelp, intOptions } from './report.ts';
 import { traffic } from './traffic.ts';
+
+const USAGE = `Usage: npx tsx bench/throughput.ts [options]   (npm run bench)
+  --events N     events per repeat (default 200000)
+  --entities N   distinct addresses in the traffic (default 100000)
+  --repeats N    runs; medians are reported (default 3)
+  --out FILE     results JSON (default bench/results/correlation.json at the repo root)
+  --help         this text
+The engine alone, no Kafka: see bench/processor.ts for the processor.`;
 
 const { values } = parseArgs({
   options: {
@@ -15,11 +24,15 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '3' },
     entities: { type: 'string', default: '100000' },
     out: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
-const N = Number(values.events);
-const REPEATS = Number(values.repeats);
-const ENTITIES = Number(values.entities);
+exitWithHelp(values.help, USAGE);
+const {
+  events: N,
+  repeats: REPEATS,
+  entities: ENTITIES,
+} = intOptions(values, { events: 1, repeats: 1, entities: 1 }, USAGE);
 const OUT = values.out ?? benchResultsPath('correlation');
 
 interface Run {
