@@ -132,7 +132,7 @@ function alertMessages(alerts: Emitted[], outputs: OutputTopics): { topic: strin
 async function ensureOutputs(
   kafka: Kafka,
   o: ProcessorOptions,
-): Promise<{ inputs: string[]; partitions: number }> {
+): Promise<{ inputs: string[]; partitions: number; watchlistTopic: boolean }> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -195,7 +195,7 @@ async function ensureOutputs(
             `fewer than the ${partitions} of the inputs (one per task)`,
         );
     }
-    return { inputs: present, partitions };
+    return { inputs: present, partitions, watchlistTopic: existing.has(o.inputs.watchlist) };
   } finally {
     await admin.disconnect();
   }
@@ -262,7 +262,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
     retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2_000 },
   });
   const partitioned = o.partitioned ?? false;
-  const { inputs } = await ensureOutputs(kafka, o);
+  const { inputs, watchlistTopic } = await ensureOutputs(kafka, o);
   const transactionalIdOf = (task: number) =>
     partitioned ? `${o.groupId}-${task}` : (o.transactionalId ?? `${o.groupId}-0`);
   const tasks = new Map<number, Task>();
@@ -345,7 +345,8 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
         { signal: session.signal, logger, ...(o.watchlistPollMs ? { intervalMs: o.watchlistPollMs } : {}) },
       );
     }
-    if (partitioned && Object.values(o.inputs).includes(o.inputs.watchlist))
+    // Partitioned, the watchlist topic is read outside the group, if there is one.
+    if (partitioned && watchlistTopic)
       wlReader = await readWatchlistTopic(kafka, o, wlRecords, session.signal);
 
     const sessionTimeout = o.sessionTimeoutMs ?? 30_000;
