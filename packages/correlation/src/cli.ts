@@ -5,6 +5,7 @@ import { backtestTopics } from './backtest.ts';
 import { identityOf, loadConfig, processorOptionsOf, rulesOf, topicsOf } from './config.ts';
 import { runProcessor } from './processor.ts';
 import { runThreads } from './threads.ts';
+import { createProcessorMetrics, startHttp } from './http.ts';
 import { band } from './dsl.ts';
 import { loadWatchlist } from './watchlist.ts';
 
@@ -19,6 +20,9 @@ Options:
   --config <file>   JSON config (brokers, topics, identity mapping, watchlists, rule params and modes)
   --threads <n>     run: processor threads in this process (default 1; more than 1 needs
                     "partitioned": true, and the tasks are dealt between the threads)
+  --http-port <n>   run: serve /healthz and /metrics (Prometheus) on this port (0: a free one; the
+                    address is logged); default off
+  --http-host <h>   run: address to listen on (default 127.0.0.1)
   --from <time>     backtest: first event time to report (ISO 8601)
   --to <time>       backtest: last event time to replay (ISO 8601)
   --rules <ids>     backtest: only these rule ids (comma separated)
@@ -37,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       rules: { type: 'string' },
       json: { type: 'boolean', default: false },
       threads: { type: 'string', default: '1' },
+      'http-port': { type: 'string' },
+      'http-host': { type: 'string', default: '127.0.0.1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -75,8 +81,31 @@ async function main(argv: string[]): Promise<number> {
         );
         return 2;
       }
-      if (threads > 1) await runThreads(values.config, threads, logger, controller.signal);
-      else await runProcessor(processorOptionsOf(config, { logger, signal: controller.signal }));
+      const port = values['http-port'] === undefined ? null : Number(values['http-port']);
+      if (port !== null && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
+        process.stderr.write(`--http-port must be a port number, not '${values['http-port']}'\n`);
+        return 2;
+      }
+      const metrics = createProcessorMetrics();
+      const http = port === null ? null : await startHttp(port, values['http-host'], metrics);
+      if (http) logger.info({ url: http.url }, 'http listening: /healthz, /metrics');
+      try {
+        if (threads > 1)
+          await runThreads(values.config, threads, logger, controller.signal, (e) =>
+            'commit' in e ? metrics.commit(e.commit) : metrics.restart(e.restart.error),
+          );
+        else
+          await runProcessor(
+            processorOptionsOf(config, {
+              logger,
+              signal: controller.signal,
+              onCommit: (c) => metrics.commit(c),
+              onRestart: (r) => metrics.restart(r.error),
+            }),
+          );
+      } finally {
+        http?.server.close();
+      }
       logger.info('processor stopped');
       return 0;
     }

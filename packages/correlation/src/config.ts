@@ -101,7 +101,7 @@ export function identityOf(c: CorrelationConfig) {
  * modes, and its settings; the caller adds the logger, the stop signal and a commit callback. */
 export function processorOptionsOf(
   c: CorrelationConfig,
-  run: Pick<ProcessorOptions, 'logger' | 'signal' | 'onCommit'>,
+  run: Pick<ProcessorOptions, 'logger' | 'signal' | 'onCommit' | 'onRestart'>,
 ): ProcessorOptions {
   return {
     brokers: c.brokers,

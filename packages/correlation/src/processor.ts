@@ -76,7 +76,10 @@ export interface ProcessorOptions {
   maxBytesPerPartition?: number;
   logger: Logger;
   signal: AbortSignal;
-  /** Called after each committed transaction (tests, metrics). */
+  /** Called when a session failed and the processor backs off to start again from Kafka (metrics). */
+  onRestart?: (info: { attempt: number; error: string }) => void;
+  /** Called after each committed transaction (tests, metrics); a watchlist re-screen committed outside a
+   * batch reports the watchlist topic, the task's partition number and no records. */
   onCommit?: (info: {
     topic: string;
     partition: number;
@@ -227,6 +230,7 @@ export async function runProcessor(o: ProcessorOptions): Promise<void> {
         throw err;
       }
       attempt++;
+      o.onRestart?.({ attempt, error: err instanceof Error ? err.message : String(err) });
       const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
       o.logger.warn(
         { err, attempt, delayMs: Math.round(delay) },
@@ -505,7 +509,16 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
           for (const task of [...tasks.values()]) {
             if (!hasWatchlistWork(task)) continue;
             try {
-              await commit(task, applyWatchlist(task), null);
+              const alerts = applyWatchlist(task);
+              await commit(task, alerts, null);
+              // Reported like a batch's commit (no input records), so re-screen alerts are counted too.
+              o.onCommit?.({
+                topic: o.inputs.watchlist,
+                partition: task.id,
+                records: 0,
+                alerts: alerts.length,
+                late: 0,
+              });
             } catch (err) {
               if (!(await fenced(task, err))) throw err;
             }

@@ -5,11 +5,15 @@
 // processor has one task, and a second thread would fence the first.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { CommitInfo } from './http.ts';
 
 export interface ThreadData {
   configFile: string;
   thread: number;
 }
+
+/** What a processor thread reports to the main thread (for the process's metrics). */
+export type ThreadEvent = { commit: CommitInfo } | { restart: { attempt: number; error: string } };
 
 /** Starts `n` processor threads on `configFile` and resolves when all have stopped after `signal` aborts.
  * A thread that fails stops the others, and the error is thrown. */
@@ -18,6 +22,7 @@ export async function runThreads(
   n: number,
   logger: Logger,
   signal: AbortSignal,
+  onEvent: (e: ThreadEvent) => void = () => {},
 ): Promise<void> {
   const workers = Array.from(
     { length: n },
@@ -42,6 +47,7 @@ export async function runThreads(
               failure ??= err;
               stopAll();
             });
+            w.on('message', (m: ThreadEvent) => onEvent(m));
             w.once('exit', () => resolve());
           }),
       ),

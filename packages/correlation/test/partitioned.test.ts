@@ -166,7 +166,10 @@ describe('partitioned processor (scale-out by partitions)', () => {
       partitioned: true,
       sessionTimeoutMs: 6_000,
     });
-    const w = spawnCli(['run', '--config', config, '--threads', '2'], { cli, env: { LOG_LEVEL: 'info' } });
+    const w = spawnCli(['run', '--config', config, '--threads', '2', '--http-port', '0'], {
+      cli,
+      env: { LOG_LEVEL: 'info' },
+    });
     try {
       for (const phase of keyedScenario(20)) {
         await produceKeyed(brokers, inputs, phase);
@@ -187,6 +190,26 @@ describe('partitioned processor (scale-out by partitions)', () => {
         );
       }
       expect(alerts.map((a) => [a.ruleId, a.entity]).sort()).toEqual(KEYED_EXPECTED);
+      // The process's metrics add up both threads' commits.
+      const url = /"url":"(http:\/\/[^"]+)","msg":"http listening/.exec(w.output())![1]!;
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(((await health.json()) as { lastCommit: string | null }).lastCommit).not.toBeNull();
+      // A thread reports a commit to the main thread just after it: poll for the last one.
+      let text = '';
+      for (const until = Date.now() + 10_000; Date.now() < until;) {
+        text = await (await fetch(`${url}/metrics`)).text();
+        if (text.includes('tributary_correlation_alerts_total 3')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(text).toContain('tributary_correlation_alerts_total 3');
+      const records = [...text.matchAll(/^tributary_correlation_records_total\{topic="([^"]+)"\} (\d+)$/gm)];
+      const byTopic = Object.fromEntries(records.map((m) => [m[1], Number(m[2])]));
+      expect(byTopic[inputs.transfers]).toBe(
+        keyedScenario(20)
+          .flat()
+          .filter((r) => r.topic === 'transfers').length,
+      );
     } finally {
       w.kill('SIGTERM');
     }
