@@ -2,14 +2,7 @@
 // restart callbacks (from every thread with --threads). prom-client with its own registry: no global state.
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-
-export interface CommitInfo {
-  topic: string;
-  partition: number;
-  records: number;
-  alerts: number;
-  late: number;
-}
+import type { CommitInfo } from './processor.ts';
 
 export type ProcessorMetrics = ReturnType<typeof createProcessorMetrics>;
 

@@ -80,14 +80,17 @@ export interface ProcessorOptions {
   onRestart?: (info: { attempt: number; error: string }) => void;
   /** Called after each committed transaction (tests, metrics); a watchlist re-screen committed outside a
    * batch reports the watchlist topic, the task's partition number and no records. */
-  onCommit?: (info: {
-    topic: string;
-    partition: number;
-    records: number;
-    alerts: number;
-    /** Records of this batch older than the watermark (counted, matched by no rule). */
-    late: number;
-  }) => void;
+  onCommit?: (info: CommitInfo) => void;
+}
+
+/** What `onCommit` reports of a committed transaction. */
+export interface CommitInfo {
+  topic: string;
+  partition: number;
+  records: number;
+  alerts: number;
+  /** Records of this batch older than the watermark (counted, matched by no rule). */
+  late: number;
 }
 
 const MAX_CHUNK_BYTES = 900 * 1024;
@@ -167,6 +170,15 @@ async function ensureOutputs(
               .join(', ')}`,
         );
     }
+    // A changelog created below gets one partition per task; one that exists already must have enough.
+    if (o.partitioned && existing.has(o.outputs.changelog)) {
+      const [meta] = (await admin.fetchTopicMetadata({ topics: [o.outputs.changelog] })).topics;
+      if ((meta?.partitions.length ?? 0) < partitions)
+        throw new ProcessorConfigError(
+          `partitioned: the changelog ${o.outputs.changelog} has ${meta?.partitions.length} partitions, ` +
+            `fewer than the ${partitions} of the inputs (one per task)`,
+        );
+    }
     const wanted = [
       { topic: o.outputs.alerts, configEntries: [] as { name: string; value: string }[], n: 0 },
       { topic: o.outputs.testAlerts, configEntries: [], n: 0 },
@@ -189,14 +201,6 @@ async function ensureOutputs(
       } catch (err) {
         if (!String((err as Error).message).includes('already exists')) throw err;
       }
-    }
-    if (o.partitioned) {
-      const [meta] = (await admin.fetchTopicMetadata({ topics: [o.outputs.changelog] })).topics;
-      if ((meta?.partitions.length ?? 0) < partitions)
-        throw new ProcessorConfigError(
-          `partitioned: the changelog ${o.outputs.changelog} has ${meta?.partitions.length} partitions, ` +
-            `fewer than the ${partitions} of the inputs (one per task)`,
-        );
     }
     return { inputs: present, partitions, watchlistTopic: existing.has(o.inputs.watchlist) };
   } finally {
@@ -281,10 +285,14 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
   const wlRecords: CorrelationEvent[] = [];
   /** The input partitions a task reads, from the consumer's current assignment. */
   let assignment: Record<string, number[]> = {};
-  const partitionsOf = (task: number): string[] =>
+  const partitionsOf = (task: number): { topic: string; partition: number }[] =>
     Object.entries(assignment)
       .filter(([topic]) => topic !== o.inputs.watchlist)
-      .flatMap(([topic, ps]) => ps.filter((p) => !partitioned || p === task).map((p) => `${topic}:${p}`));
+      .flatMap(([topic, ps]) =>
+        ps.filter((p) => !partitioned || p === task).map((partition) => ({ topic, partition })),
+      );
+  /** The input clock's name of a partition. */
+  const tpOf = ({ topic, partition }: { topic: string; partition: number }) => `${topic}:${partition}`;
 
   /** Connects the task's transactional producer (fencing the previous owner of its id and aborting that
    * owner's open transaction) and only then rebuilds its state from the committed changelog, so the state,
@@ -320,7 +328,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       engine.restored();
       // Several fetches (maxWaitTimeInMs below) without a batch: the partition is empty or quiet.
       const clock = createInputClock({ maxSkewMs, idleMs: 3_000 });
-      clock.reset(partitionsOf(id), Date.now());
+      clock.reset(partitionsOf(id).map(tpOf), Date.now());
       logger.info(
         { task: id, restored, stateKeys: store.size(), transactionalId: transactionalIdOf(id) },
         'task ready',
@@ -446,10 +454,9 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       if (!partitioned || !isFencingError(err)) return false;
       logger.warn({ task: task.id }, 'task fenced by another member; dropped until the next assignment');
       await closeTask(task);
-      for (const tp of partitionsOf(task.id)) {
-        const [topic, p] = splitTp(tp);
-        consumer!.pause([{ topic, partitions: [p] }]);
-        paused.set(tp, { topic, partition: p });
+      for (const at of partitionsOf(task.id)) {
+        consumer!.pause([{ topic: at.topic, partitions: [at.partition] }]);
+        paused.set(tpOf(at), at);
       }
       return true;
     };
@@ -488,7 +495,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       void exclusive(async () => {
         for (const task of [...tasks.values()]) {
           if (partitioned && !ids.has(task.id)) await closeTask(task);
-          else task.clock.reset(partitionsOf(task.id), Date.now());
+          else task.clock.reset(partitionsOf(task.id).map(tpOf), Date.now());
         }
       }).catch(() => {});
       for (const { topic, partition } of paused.values())
@@ -651,11 +658,6 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
     await wlReader?.disconnect().catch(() => {});
     for (const task of [...tasks.values()]) await closeTask(task);
   }
-}
-
-function splitTp(tp: string): [string, number] {
-  const i = tp.lastIndexOf(':');
-  return [tp.slice(0, i), Number(tp.slice(i + 1))];
 }
 
 /** Partitioned: every task screens against the whole watchlist topic, so each instance reads it outside the

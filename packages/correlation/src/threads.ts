@@ -5,7 +5,7 @@
 // processor has one task, and a second thread would fence the first.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { CommitInfo } from './http.ts';
+import type { CommitInfo } from './processor.ts';
 
 export interface ThreadData {
   configFile: string;

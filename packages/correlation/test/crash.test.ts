@@ -1,11 +1,17 @@
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { readTopic, spawnCli, waitForOutput, writeConfig, type WorkerProcess } from '@tributary/testkit';
+import {
+  groupLag,
+  readTopic,
+  spawnCli,
+  waitForOutput,
+  writeConfig,
+  type WorkerProcess,
+} from '@tributary/testkit';
 import { alert as alertSchema } from '@tributary/schemas';
 import {
   createInputTopics,
   EXPECTED,
-  groupLag,
   produce,
   scenario,
   uniquePrefix,

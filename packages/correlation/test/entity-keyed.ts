@@ -22,14 +22,20 @@ export const KEYED_EXPECTED = [
 
 export const KEYED_PARTITIONS = 2;
 
-/** The phases of the scenario; `benign` transfers per partition and phase. */
-export function keyedScenario(benign: number): Keyed[][] {
+/** Makes transfers to a given partition, each with a transaction hash of its own; `mark` (hex digits at
+ * the end of every hash) keeps the hashes of two makers apart. */
+export function transferMaker(mark = '') {
   let txn = 0;
-  const transfer = (partition: number, p: Parameters<typeof transferRecord>[0]): Keyed => ({
+  return (partition: number, p: Parameters<typeof transferRecord>[0]): Keyed => ({
     topic: 'transfers',
     partition,
-    value: transferRecord({ tx: `0x${(++txn).toString(16).padStart(64, '0')}`, ...p }),
+    value: transferRecord({ tx: `0x${(++txn).toString(16).padStart(64 - mark.length, '0')}${mark}`, ...p }),
   });
+}
+
+/** The phases of the scenario; `benign` transfers per partition and phase. */
+export function keyedScenario(benign: number): Keyed[][] {
+  const transfer = transferMaker();
   const change = (partition: number, p: Parameters<typeof crmRecord>[0]): Keyed => ({
     topic: 'crm',
     partition,

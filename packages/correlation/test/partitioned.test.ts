@@ -10,12 +10,13 @@ import { alert as alertSchema, type Alert } from '@tributary/schemas';
 import { coPartitionedAssignment } from '../src/co-partition.ts';
 import { runProcessor, type ProcessorOptions } from '../src/processor.ts';
 import { catalogue } from '../src/rules/index.ts';
-import { address, transferRecord, H, T0 } from './fixtures.ts';
+import { address, H, T0 } from './fixtures.ts';
 import {
   createKeyedTopics,
   KEYED_EXPECTED,
   keyedScenario,
   produceKeyed,
+  transferMaker,
   type Keyed,
 } from './entity-keyed.ts';
 import { topicsFor, uniquePrefix, waitCaughtUp } from './scenario.ts';
@@ -70,12 +71,8 @@ describe('partitioned processor (scale-out by partitions)', () => {
       return { stop: async () => (ac.abort(), await running) };
     };
     const produce = (records: Keyed[]) => produceKeyed(brokers, inputs, records);
-    let txn = 0;
-    const transfer = (partition: number, p: Parameters<typeof transferRecord>[0]): Keyed => ({
-      topic: 'transfers',
-      partition,
-      value: transferRecord({ tx: `0x${(++txn).toString(16).padStart(63, '0')}f`, ...p }),
-    });
+    // Filler transfers, with hashes apart from the scenario's.
+    const transfer = transferMaker('f');
 
     // One instance: it owns both tasks.
     const first = start('first');

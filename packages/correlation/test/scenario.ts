@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, groupLag } from '@tributary/testkit';
+import { createTopics, groupLagOf } from '@tributary/testkit';
 import type { ChainTransfer, CrmChange } from '@tributary/schemas';
 import { topicsOf } from '../src/config.ts';
 import type { InputTopics } from '../src/events.ts';
@@ -278,15 +278,19 @@ export async function waitCaughtUp(
   timeoutMs = 90_000,
   alive?: () => boolean,
 ): Promise<void> {
+  const admin = new Kafka({ brokers, clientId: 'scenario-admin', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    // -1: the coordinator is moving or not yet known; ask again.
-    const behind = await groupLag(brokers, groupId, topics).catch(() => -1);
-    if (behind === 0) return;
-    if (alive && !alive()) throw new Error('processor exited');
-    if (Date.now() > deadline) throw new Error(`group ${groupId} still ${behind} records behind`);
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    for (;;) {
+      // -1: the coordinator is moving or not yet known; ask again.
+      const behind = await groupLagOf(admin, groupId, topics).catch(() => -1);
+      if (behind === 0) return;
+      if (alive && !alive()) throw new Error('processor exited');
+      if (Date.now() > deadline) throw new Error(`group ${groupId} still ${behind} records behind`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await admin.disconnect();
   }
 }
-
-export { groupLag };

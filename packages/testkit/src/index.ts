@@ -48,4 +48,4 @@ export * from './crm/salesforce/index.ts';
 export { benchResultsPath, writeBenchResults, median, printTable } from './bench.ts';
 export { SHARED_FIXTURES, sharedFixturePath, readSharedFixture } from './fixtures.ts';
 export { processCpuSeconds, processGroupCpuSeconds } from './process-group.ts';
-export { groupLag } from './group-lag.ts';
+export { groupLag, groupLagOf } from './group-lag.ts';
