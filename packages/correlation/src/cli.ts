@@ -1,9 +1,10 @@
-// tributary-correlation: `run` the live exactly-once processor, or `backtest` a time range.
+// tributary-correlation: `run` the live exactly-once processor (and `rekey`, the stage in front of a
+// scaled-out one), or `backtest` a time range.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { backtestTopics } from './backtest.ts';
-import { identityOf, loadConfig, processorOptionsOf, rulesOf, topicsOf } from './config.ts';
-import { runProcessor } from './processor.ts';
+import { identityOf, loadConfig, processorOptionsOf, rekeyOptionsOf, rulesOf, topicsOf } from './config.ts';
+import { runProcessor, type CommitInfo } from './processor.ts';
 import { runThreads } from './threads.ts';
 import { createProcessorMetrics, startHttp } from './http.ts';
 import { band } from './dsl.ts';
@@ -13,6 +14,8 @@ const HELP = `Usage: correlation <command> [options]
 
 Commands:
   run        Run the live processor: consume the input topics, raise alerts exactly once.
+  rekey      Run the rekey stage (config "rekey"): write the input topics, keyed by entity, to the
+             by-entity topic that "run" then reads with one task per partition.
   backtest   Replay the input topics through the rules and print what would have fired.
   rules      List the rules with id, version, mode, severity and description.
 
@@ -20,9 +23,9 @@ Options:
   --config <file>   JSON config (brokers, topics, identity mapping, watchlists, rule params and modes)
   --threads <n>     run: processor threads in this process (default 1; more than 1 needs
                     "partitioned": true, and the tasks are dealt between the threads)
-  --http-port <n>   run: serve /healthz and /metrics (Prometheus) on this port (0: a free one; the
+  --http-port <n>   run, rekey: serve /healthz and /metrics (Prometheus) on this port (0: a free one; the
                     address is logged); default off
-  --http-host <h>   run: address to listen on (default 127.0.0.1)
+  --http-host <h>   run, rekey: address to listen on (default 127.0.0.1)
   --from <time>     backtest: first event time to report (ISO 8601)
   --to <time>       backtest: last event time to replay (ISO 8601)
   --rules <ids>     backtest: only these rule ids (comma separated)
@@ -69,13 +72,18 @@ async function main(argv: string[]): Promise<number> {
           `${r.id}@${r.version}\t${r.mode}\t${r.severity} (${band(r.severity)})\t${r.description}\n`,
         );
       return 0;
-    case 'run': {
-      const threads = Number(values.threads);
+    case 'run':
+    case 'rekey': {
+      if (command === 'rekey' && !config.rekey) {
+        process.stderr.write(`rekey: ${values.config} has no "rekey" section ({ "partitions": n })\n`);
+        return 2;
+      }
+      const threads = command === 'rekey' ? 1 : Number(values.threads);
       if (!Number.isInteger(threads) || threads < 1) {
         process.stderr.write(`--threads must be a positive integer, not '${values.threads}'\n`);
         return 2;
       }
-      if (threads > 1 && !config.partitioned) {
+      if (threads > 1 && !config.partitioned && !config.rekey) {
         process.stderr.write(
           `--threads ${threads} needs "partitioned": true in ${values.config} (without it the processor is one task)\n`,
         );
@@ -94,19 +102,21 @@ async function main(argv: string[]): Promise<number> {
           await runThreads(values.config, threads, logger, controller.signal, (e) =>
             'commit' in e ? metrics.commit(e.commit) : metrics.restart(e.restart.error),
           );
-        else
+        else {
+          const run = {
+            logger,
+            signal: controller.signal,
+            onCommit: (c: CommitInfo) => metrics.commit(c),
+            onRestart: (r: { error: string }) => metrics.restart(r.error),
+          };
           await runProcessor(
-            processorOptionsOf(config, {
-              logger,
-              signal: controller.signal,
-              onCommit: (c) => metrics.commit(c),
-              onRestart: (r) => metrics.restart(r.error),
-            }),
+            command === 'rekey' ? rekeyOptionsOf(config, run) : processorOptionsOf(config, run),
           );
+        }
       } finally {
         http?.server.close();
       }
-      logger.info('processor stopped');
+      logger.info(command === 'rekey' ? 'rekey stage stopped' : 'processor stopped');
       return 0;
     }
     case 'backtest': {

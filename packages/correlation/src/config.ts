@@ -6,6 +6,7 @@ import { identityConfig, DEFAULT_IDENTITY } from './identity.ts';
 import { DEFAULT_MAX_BYTES_PER_PARTITION, type OutputTopics, type ProcessorOptions } from './processor.ts';
 import type { Mode, Rule } from './dsl.ts';
 import { catalogue, type CatalogueParams } from './rules/index.ts';
+import { chainedAlertsOf } from './route.ts';
 import { ms } from './time.ts';
 
 const duration = z.union([z.string(), z.number()]).refine((d) => {
@@ -43,6 +44,15 @@ export const correlationConfig = z.object({
   /** Scale out by partitions (inputs keyed by entity and co-partitioned): one task per partition number,
    * shared by the instances of the group. See the README. */
   partitioned: z.boolean().default(false),
+  /** Re-key the inputs by entity (see the README): `correlation rekey` writes the by-entity topic and
+   * `correlation run` reads it, partitioned (implied), one task per partition. */
+  rekey: z
+    .object({
+      partitions: z.number().int().positive(),
+      topic: z.string().default('correlation.by-entity'),
+      changelog: z.string().default('correlation.rekey.changelog'),
+    })
+    .optional(),
   identity: identityConfig.optional(),
   watchlists: z
     .array(z.object({ path: z.string(), format: z.enum(['ofac-sdn', 'csv']), listId: z.string().optional() }))
@@ -110,11 +120,43 @@ export function processorOptionsOf(
     ...(c.transactionalId ? { transactionalId: c.transactionalId } : {}),
     ...topicsOf(c),
     outputPartitions: c.outputPartitions,
-    partitioned: c.partitioned,
+    partitioned: c.partitioned || c.rekey !== undefined,
+    ...(c.rekey
+      ? { byEntity: { topic: c.topicPrefix + c.rekey.topic, partitions: c.rekey.partitions } }
+      : {}),
     rules: rulesOf(c),
     identity: identityOf(c),
     watchlistFiles: c.watchlists,
     ...(c.watchlistPollMs ? { watchlistPollMs: c.watchlistPollMs } : {}),
+    allowedLateness: c.allowedLateness,
+    ...(c.maxSkew !== undefined ? { maxSkew: c.maxSkew } : {}),
+    transactionTimeoutMs: c.transactionTimeoutMs,
+    sessionTimeoutMs: c.sessionTimeoutMs,
+    maxBytesPerPartition: c.maxBytesPerPartition,
+    ...run,
+  };
+}
+
+/** The rekey stage for this config (`correlation rekey`): a group and transactional id of its own
+ * (`<groupId>-rekey`), no rules, its identity graph in its own changelog, and the alerts the config's
+ * cross-entity rules consume routed to their tasks. */
+export function rekeyOptionsOf(
+  c: CorrelationConfig,
+  run: Pick<ProcessorOptions, 'logger' | 'signal' | 'onCommit' | 'onRestart'>,
+): ProcessorOptions {
+  if (!c.rekey) throw new Error('the config has no "rekey" section');
+  const chainedAlerts = chainedAlertsOf(rulesOf(c));
+  const { inputs, outputs } = topicsOf(c);
+  return {
+    brokers: c.brokers,
+    clientId: `${c.clientId}-rekey`,
+    groupId: `${c.groupId}-rekey`,
+    transactionalId: `${c.groupId}-rekey`,
+    inputs,
+    outputs: { ...outputs, changelog: c.topicPrefix + c.rekey.changelog },
+    rules: [],
+    identity: identityOf(c),
+    rekey: { topic: c.topicPrefix + c.rekey.topic, partitions: c.rekey.partitions, chainedAlerts },
     allowedLateness: c.allowedLateness,
     ...(c.maxSkew !== undefined ? { maxSkew: c.maxSkew } : {}),
     transactionTimeoutMs: c.transactionTimeoutMs,

@@ -136,6 +136,10 @@ export interface Rule {
   /** The evidence the alert carries (default: every event of the finding). */
   evidence?(f: Finding): CorrelationEvent[];
   alert(f: Finding, ctx: RuleContext): AlertContent;
+  /** A rule that joins alerts raised for different entities (the rule ids it consumes). With re-keyed
+   * inputs it runs in one task, and the rekey stage sends it those alerts through Kafka; elsewhere it
+   * sees them chained in-process as any rule does. */
+  crossEntity?: { consumes: string[] };
 }
 
 export function defineRule(rule: Rule): Rule {

@@ -30,6 +30,7 @@ import {
   type IdentityGraph,
 } from './identity.ts';
 import type { Alert } from './json-types.ts';
+import { crossEntityOwner, ownerOf, partitionOf } from './route.ts';
 import { createStore, type StateScope, type StateStore, type StoredEntry } from './store.ts';
 import { ms, type Duration } from './time.ts';
 import { EMPTY_WATCHLIST, type WatchEntry, type Watchlist } from './watchlist.ts';
@@ -50,6 +51,12 @@ export interface EngineOptions {
   alertsTopic?: string;
   store?: StateStore;
   logger?: Logger;
+  /** Re-keyed input (a task of a partitioned processor behind the rekey stage, see route.ts): an event
+   * reaches the task of each entity it concerns, and this task evaluates a state key only if it owns the
+   * key, so each finding is raised once, by the task that holds its key's state. */
+  ownership?: { task: number; partitions: number };
+  /** Keep the identity graph only: no counterparty facts (the rekey stage, which runs no rules). */
+  identityOnly?: boolean;
 }
 
 export interface Emitted {
@@ -67,6 +74,8 @@ export interface EngineStats {
 
 export interface Engine {
   readonly store: StateStore;
+  /** The identity graph, as of the last event processed. */
+  readonly identity: IdentityGraph;
   /** Evaluates one event; returns the alerts it completes (including alerts of rules chained on them). */
   process(e: CorrelationEvent): Emitted[];
   /** Replaces the file watchlist; re-screens the retained recent events of `rescreen` rules. */
@@ -272,7 +281,25 @@ export function createEngine(opts: EngineOptions): Engine {
   const cap = opts.maxEventsPerKey ?? 64;
   const windowCap = Math.max(cap, 4096);
   const alertsTopic = opts.alertsTopic ?? 'alerts';
-  const rules = opts.rules.filter((r) => r.mode !== 'disabled');
+  const own = opts.ownership;
+  // A cross-entity rule runs in one task only (route.ts); the other tasks leave it out.
+  const rules = opts.rules.filter(
+    (r) =>
+      r.mode !== 'disabled' &&
+      (!own || !r.crossEntity || partitionOf(crossEntityOwner(r.id), own.partitions) === own.task),
+  );
+  // Whether this task owns a key, memoized per event (a CRM change can move an address's owner).
+  const ownMemo = new Map<string, boolean>();
+  const owns = (key: string): boolean => {
+    if (!own) return true;
+    let v = ownMemo.get(key);
+    if (v === undefined) {
+      const owner = ownerOf(key, ruleIdentity);
+      v = owner === null || partitionOf(owner, own.partitions) === own.task;
+      ownMemo.set(key, v);
+    }
+    return v;
+  };
   // Rule state of one address goes to the changelog as one record (store.ts).
   const ruleStates = new Map<Rule, StateScope>(
     rules.map((r) => [r, store.scope(`r:${r.id}:`, { byAddress: true })]),
@@ -360,7 +387,8 @@ export function createEngine(opts: EngineOptions): Engine {
   function stepKey(step: AnyStep, e: CorrelationEvent): string | null {
     if (step.kind !== e.kind) return null;
     if (step.where && !step.where(e as never, ctx)) return null;
-    return step.key(e as never, ctx) ?? null;
+    const key = step.key(e as never, ctx) ?? null;
+    return key === null || owns(key) ? key : null;
   }
 
   function evidenceOf(e: CorrelationEvent): Alert['evidence'] {
@@ -629,7 +657,10 @@ export function createEngine(opts: EngineOptions): Engine {
           runAbsence(rule, e);
           break;
         case 'custom':
-          for (const f of p.evaluate(e, ctx, scoped(rule))) emit(rule, f, depth, out);
+          // Custom rules keep their own state; what is filtered is the finding (a cross-entity rule is
+          // in this engine only if this task owns the rule).
+          for (const f of p.evaluate(e, ctx, scoped(rule)))
+            if (rule.crossEntity || owns(f.key)) emit(rule, f, depth, out);
           break;
       }
     }
@@ -642,10 +673,13 @@ export function createEngine(opts: EngineOptions): Engine {
   }
 
   function recordFacts(e: CorrelationEvent): void {
-    if (e.kind !== 'transfer') return;
+    if (e.kind !== 'transfer' || opts.identityOnly) return;
     const r = e.record;
     if (!r.from || !r.to || BigInt(r.amount) <= 0n) return;
     const key = normalizeAddress(r.from);
+    // Re-keyed: the sender's task keeps its facts (another task's partial copy would let it see a
+    // look-alike of a counterparty and raise a finding that belongs to the sender's task).
+    if (own && !owns(`address:${key}`)) return;
     const cp = cpOf(key) ?? new Counterparties(0, new Map());
     const to = normalizeAddress(r.to);
     const prev = cp.m.get(to);
@@ -750,6 +784,7 @@ export function createEngine(opts: EngineOptions): Engine {
 
   return {
     store,
+    identity,
     serialize(key, entry) {
       // Only rule state holds events next to their rs: copy; rs: entries themselves are written in full.
       if (rescreenMs === 0 || entry.exp === null || !key.startsWith('r:')) return JSON.stringify(entry);
@@ -763,11 +798,15 @@ export function createEngine(opts: EngineOptions): Engine {
     process(e) {
       stats.events++;
       addrMemo.clear();
+      ownMemo.clear();
       const out: Emitted[] = [];
-      const late = e.time < wm();
+      // An alert read from an input topic was raised after its event time, by another processor or task:
+      // the rules that consume alerts bound time themselves, so it is never late.
+      const late = e.kind !== 'alert' && e.time < wm();
       if (e.kind === 'crm') {
         identity.apply(e.record);
         addrMemo.clear();
+        ownMemo.clear();
       }
       if (e.kind === 'watchlist') {
         applyWatchlistRecord(e, out);
@@ -806,6 +845,7 @@ export function createEngine(opts: EngineOptions): Engine {
     setWatchlist(list) {
       const out: Emitted[] = [];
       addrMemo.clear();
+      ownMemo.clear();
       fileList = list;
       if (meta.get('wlFileVersion') === list.version) return out;
       meta.set('wlFileVersion', list.version);

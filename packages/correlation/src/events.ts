@@ -121,12 +121,35 @@ export function makeEvent<K extends EventKind>(
 
 export type DecodeResult = { ok: true; event: CorrelationEvent } | { ok: false; reason: string };
 
+/** The event kind an input topic carries, if it is one. */
+export function kindOfTopic(topics: InputTopics, topic: string): EventKind | null {
+  if (topic === topics.transfers) return 'transfer';
+  if (topic === topics.transactions) return 'transaction';
+  if (topic === topics.trades) return 'trade';
+  if (topic === topics.crm) return 'crm';
+  if (topic === topics.watchlist) return 'watchlist';
+  if (topic === topics.alerts) return 'alert';
+  return null;
+}
+
 /** Decodes one Kafka message of an input topic. Retractions (reorged blocks) are skipped: see README. */
 export function decodeMessage(
   topics: InputTopics,
   topic: string,
   partition: number,
   offset: string,
+  value: Buffer | null,
+  timestamp: number,
+): DecodeResult {
+  const kind = kindOfTopic(topics, topic);
+  if (!kind) return { ok: false, reason: `unknown topic ${topic}` };
+  return decodeAs(kind, { topic, partition, offset }, value, timestamp);
+}
+
+/** Decodes a record of a known kind (an input topic's, or a by-entity record's from its headers). */
+export function decodeAs(
+  kind: EventKind,
+  ref: EventRef,
   value: Buffer | null,
   timestamp: number,
 ): DecodeResult {
@@ -137,42 +160,46 @@ export function decodeMessage(
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
-  const ref = { topic, partition, offset };
   const parse = <T>(schema: z.ZodType<T>): T | string => {
     const r = schema.safeParse(json);
     return r.success ? r.data : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   };
-  if (topic === topics.transfers) {
-    const r = parse(chainTransfer);
-    if (typeof r === 'string') return { ok: false, reason: r };
-    if (r.op === 'retract') return { ok: false, reason: 'retract' };
-    return { ok: true, event: makeEvent('transfer', r, ref) };
+  switch (kind) {
+    case 'transfer': {
+      const r = parse(chainTransfer);
+      if (typeof r === 'string') return { ok: false, reason: r };
+      if (r.op === 'retract') return { ok: false, reason: 'retract' };
+      return { ok: true, event: makeEvent('transfer', r, ref) };
+    }
+    case 'transaction': {
+      const r = parse(chainTransaction);
+      if (typeof r === 'string') return { ok: false, reason: r };
+      if (r.op === 'retract') return { ok: false, reason: 'retract' };
+      return { ok: true, event: makeEvent('transaction', r, ref) };
+    }
+    case 'trade': {
+      const r = parse(exchangeTrade);
+      return typeof r === 'string'
+        ? { ok: false, reason: r }
+        : { ok: true, event: makeEvent('trade', r, ref) };
+    }
+    case 'crm': {
+      const r = parse(crmChange);
+      return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, event: makeEvent('crm', r, ref) };
+    }
+    case 'watchlist': {
+      const r = parse(watchlistRecord);
+      return typeof r === 'string'
+        ? { ok: false, reason: r }
+        : { ok: true, event: makeEvent('watchlist', r, ref, timestamp) };
+    }
+    case 'alert': {
+      const r = parse(alertSchema);
+      return typeof r === 'string'
+        ? { ok: false, reason: r }
+        : { ok: true, event: makeEvent('alert', r, ref) };
+    }
   }
-  if (topic === topics.transactions) {
-    const r = parse(chainTransaction);
-    if (typeof r === 'string') return { ok: false, reason: r };
-    if (r.op === 'retract') return { ok: false, reason: 'retract' };
-    return { ok: true, event: makeEvent('transaction', r, ref) };
-  }
-  if (topic === topics.trades) {
-    const r = parse(exchangeTrade);
-    return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, event: makeEvent('trade', r, ref) };
-  }
-  if (topic === topics.crm) {
-    const r = parse(crmChange);
-    return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, event: makeEvent('crm', r, ref) };
-  }
-  if (topic === topics.watchlist) {
-    const r = parse(watchlistRecord);
-    return typeof r === 'string'
-      ? { ok: false, reason: r }
-      : { ok: true, event: makeEvent('watchlist', r, ref, timestamp) };
-  }
-  if (topic === topics.alerts) {
-    const r = parse(alertSchema);
-    return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, event: makeEvent('alert', r, ref) };
-  }
-  return { ok: false, reason: `unknown topic ${topic}` };
 }
 
 /** One line describing an event, for evidence. */

@@ -39,6 +39,8 @@ export {
 } from './store.ts';
 export {
   decodeMessage,
+  decodeAs,
+  kindOfTopic,
   makeEvent,
   describeEvent,
   eventId,
@@ -74,12 +76,36 @@ export {
 export { isLookalike, normalizeAddress, type LookalikeOptions } from './address.ts';
 export { alertId } from './alert-id.ts';
 export { ms, type Duration } from './time.ts';
-export { ProcessorConfigError, runProcessor, type ProcessorOptions, type OutputTopics } from './processor.ts';
-export { backtestEvents, backtestTopics, type BacktestOptions, type BacktestResult } from './backtest.ts';
+export {
+  ProcessorConfigError,
+  runProcessor,
+  type ProcessorOptions,
+  type OutputTopics,
+  type RekeyTarget,
+  type CommitInfo,
+} from './processor.ts';
+export {
+  routesOf,
+  ownerOf,
+  partitionOf,
+  crossEntityOwner,
+  chainedAlertsOf,
+  routedMessage,
+  routedSource,
+  type RouteOptions,
+} from './route.ts';
+export {
+  backtestEvents,
+  backtestTopics,
+  rekeyedEvents,
+  type BacktestOptions,
+  type BacktestResult,
+} from './backtest.ts';
 export {
   correlationConfig,
   loadConfig,
   processorOptionsOf,
+  rekeyOptionsOf,
   rulesOf,
   topicsOf,
   type CorrelationConfig,

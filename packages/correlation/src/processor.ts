@@ -7,6 +7,8 @@ import {
   Kafka,
   logLevel as KafkaLogLevel,
   type Consumer,
+  type Batch,
+  type KafkaMessage,
   type LogEntry,
   type Message,
   type Producer,
@@ -20,7 +22,14 @@ import { changelogMessages, restoreChangelog } from './changelog.ts';
 import type { Rule } from './dsl.ts';
 import { CoPartitionedAssigner } from './co-partition.ts';
 import { createEngine, type Emitted, type Engine } from './engine.ts';
-import { decodeMessage, type CorrelationEvent, type InputTopics } from './events.ts';
+import {
+  decodeAs,
+  decodeMessage,
+  type CorrelationEvent,
+  type DecodeResult,
+  type InputTopics,
+} from './events.ts';
+import { routedMessage, routedSource, routesOf, type RouteOptions } from './route.ts';
 import type { IdentityConfig } from './identity.ts';
 import { createInputClock, type InputClock } from './input-clock.ts';
 import { isFencingError } from '@tributary/runtime';
@@ -54,6 +63,13 @@ export interface ProcessorOptions {
    * partition and transactional producer. Instances in one group share the tasks. Default false: one task
    * over every input partition, one instance. */
   partitioned?: boolean;
+  /** This processor is the rekey stage (route.ts): it runs no rules and keeps only the identity graph; it
+   * writes each input event, in the same transaction as its consumed offsets, to the partitions of the
+   * by-entity topic that `routesOf` picks. One task: its identity graph is global. */
+  rekey?: RekeyTarget;
+  /** This processor reads the by-entity topic the rekey stage writes (`partitioned` is implied): task p is
+   * its partition p, with the ownership filter of route.ts on. */
+  byEntity?: { topic: string; partitions: number };
   inputs: InputTopics;
   outputs: OutputTopics;
   /** Partitions for output topics the processor creates (default 1). */
@@ -81,6 +97,11 @@ export interface ProcessorOptions {
   /** Called after each committed transaction (tests, metrics); a watchlist re-screen committed outside a
    * batch reports the watchlist topic, the task's partition number and no records. */
   onCommit?: (info: CommitInfo) => void;
+}
+
+/** The by-entity topic the rekey stage writes, and the cross-entity rules' alerts it routes. */
+export interface RekeyTarget extends RouteOptions {
+  topic: string;
 }
 
 /** What `onCommit` reports of a committed transaction. */
@@ -134,7 +155,9 @@ function alertMessages(alerts: Emitted[], outputs: OutputTopics): { topic: strin
 }
 
 /** Creates the output topics and returns the input topics to subscribe to. Partitioned: the inputs must
- * have one partition count (co-partitioned), and the changelog gets as many partitions. */
+ * have one partition count (co-partitioned), and the changelog gets as many partitions. The by-entity
+ * topic is created by whichever of the rekey stage and the processor starts first, with the configured
+ * partition count, which an existing one must have. */
 async function ensureOutputs(
   kafka: Kafka,
   o: ProcessorOptions,
@@ -143,20 +166,32 @@ async function ensureOutputs(
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    // Our own alerts are chained in-process; the alerts input is for alerts of other processors. A
-    // partitioned processor reads the watchlist topic whole, outside the group (every task screens).
-    const inputs = Object.values(o.inputs).filter(
-      (t, i, all) =>
-        all.indexOf(t) === i &&
-        t !== o.outputs.alerts &&
-        t !== o.outputs.testAlerts &&
-        !(o.partitioned && t === o.inputs.watchlist),
-    );
-    const missing = inputs.filter((t) => !existing.has(t));
+    const byEntity = o.rekey ?? o.byEntity;
+    if (byEntity && existing.has(byEntity.topic)) {
+      const [meta] = (await admin.fetchTopicMetadata({ topics: [byEntity.topic] })).topics;
+      if (meta?.partitions.length !== byEntity.partitions)
+        throw new ProcessorConfigError(
+          `rekey: the by-entity topic ${byEntity.topic} has ${meta?.partitions.length} partitions, not the ` +
+            `configured ${byEntity.partitions} (routing depends on the count: recreate it or change the config)`,
+        );
+    }
+    // Our own alerts are chained in-process; the alerts input is for alerts of other processors (the rekey
+    // stage reads ours, for the cross-entity rules). A partitioned processor reads the watchlist topic
+    // whole, outside the group (every task screens); the rekey stage does not route it.
+    const inputs = o.byEntity
+      ? [o.byEntity.topic]
+      : Object.values(o.inputs).filter(
+          (t, i, all) =>
+            all.indexOf(t) === i &&
+            (o.rekey || (t !== o.outputs.alerts && t !== o.outputs.testAlerts)) &&
+            !((o.partitioned || o.rekey) && t === o.inputs.watchlist),
+        );
+    const created = new Set([o.byEntity?.topic, o.rekey ? o.outputs.alerts : undefined]);
+    const missing = inputs.filter((t) => !existing.has(t) && !created.has(t));
     if (missing.length) o.logger.warn({ missing }, 'input topics missing; not subscribed');
-    const present = inputs.filter((t) => existing.has(t));
-    let partitions = 1;
-    if (o.partitioned && present.length) {
+    const present = inputs.filter((t) => existing.has(t) || created.has(t));
+    let partitions = o.byEntity?.partitions ?? 1;
+    if (o.partitioned && !o.byEntity && present.length) {
       const counts = new Map<string, number>();
       for (const { name, partitions: ps } of (await admin.fetchTopicMetadata({ topics: present })).topics)
         counts.set(name, ps.length);
@@ -170,8 +205,9 @@ async function ensureOutputs(
               .join(', ')}`,
         );
     }
+    const tasks = o.partitioned || o.byEntity ? partitions : 1;
     // A changelog created below gets one partition per task; one that exists already must have enough.
-    if (o.partitioned && existing.has(o.outputs.changelog)) {
+    if (tasks > 1 && existing.has(o.outputs.changelog)) {
       const [meta] = (await admin.fetchTopicMetadata({ topics: [o.outputs.changelog] })).topics;
       if ((meta?.partitions.length ?? 0) < partitions)
         throw new ProcessorConfigError(
@@ -179,14 +215,17 @@ async function ensureOutputs(
             `fewer than the ${partitions} of the inputs (one per task)`,
         );
     }
+    const none = [] as { name: string; value: string }[];
     const wanted = [
-      { topic: o.outputs.alerts, configEntries: [] as { name: string; value: string }[], n: 0 },
-      { topic: o.outputs.testAlerts, configEntries: [], n: 0 },
+      // The rekey stage reads the alerts topic (for the cross-entity rules): it creates it if it starts first.
+      { topic: o.outputs.alerts, configEntries: none, n: 0 },
+      ...(o.rekey ? [] : [{ topic: o.outputs.testAlerts, configEntries: none, n: 0 }]),
       {
         topic: o.outputs.changelog,
         configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-        n: o.partitioned ? partitions : 0,
+        n: tasks > 1 ? tasks : 0,
       },
+      ...(byEntity ? [{ topic: byEntity.topic, configEntries: none, n: byEntity.partitions }] : []),
     ].filter((t) => !existing.has(t.topic));
     if (wanted.length) {
       try {
@@ -202,7 +241,11 @@ async function ensureOutputs(
         if (!String((err as Error).message).includes('already exists')) throw err;
       }
     }
-    return { inputs: present, partitions, watchlistTopic: existing.has(o.inputs.watchlist) };
+    return {
+      inputs: present,
+      partitions,
+      watchlistTopic: existing.has(o.inputs.watchlist),
+    };
   } finally {
     await admin.disconnect();
   }
@@ -269,7 +312,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
     logCreator: kafkaLogger(logger),
     retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2_000 },
   });
-  const partitioned = o.partitioned ?? false;
+  const partitioned = (o.partitioned ?? false) || o.byEntity !== undefined;
   const { inputs, watchlistTopic } = await ensureOutputs(kafka, o);
   const transactionalIdOf = (task: number) =>
     partitioned ? `${o.groupId}-${task}` : (o.transactionalId ?? `${o.groupId}-0`);
@@ -324,6 +367,8 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
         allowedLateness: o.allowedLateness,
         alertsTopic: o.outputs.alerts,
         logger,
+        ...(o.byEntity ? { ownership: { task: id, partitions: o.byEntity.partitions } } : {}),
+        ...(o.rekey ? { identityOnly: true } : {}),
       });
       engine.restored();
       // Several fetches (maxWaitTimeInMs below) without a batch: the partition is empty or quiet.
@@ -396,8 +441,10 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       task: Task,
       alerts: Emitted[],
       offsets: { topic: string; partition: number; next: string } | null,
+      routed: { topic: string; m: Message }[] = [],
     ) => {
       const out = [
+        ...routed,
         ...alertMessages(alerts, o.outputs),
         ...changelogMessages(task.store.takeChanges(), task.engine.serialize).map((m) => ({
           topic: o.outputs.changelog,
@@ -550,9 +597,21 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
           eachBatch: ({ batch, resolveOffset, heartbeat, isRunning, isStale }) =>
             exclusive(async () => {
               // After a failure the engine is ahead of what Kafka holds: never feed it again.
-              if (failed || !isRunning() || isStale() || batch.messages.length === 0) return;
+              if (failed || !isRunning() || isStale()) return;
               const tp = `${batch.topic}:${batch.partition}`;
               if (paused.has(tp)) return; // a fenced task's partition, fetched before the pause
+              if (batch.messages.length === 0) {
+                // Only a transaction marker (a transactional input: the by-entity topic, the alerts topic):
+                // commit past it, so the group's lag reaches 0 as a Java consumer's does.
+                const open = tasks.get(partitioned ? batch.partition : 0);
+                if (open && (batch as Batch & { isEmptyControlRecord(): boolean }).isEmptyControlRecord())
+                  await commit(open, [], {
+                    topic: batch.topic,
+                    partition: batch.partition,
+                    next: String(BigInt(batch.lastOffset()) + 1n),
+                  }).catch(fail);
+                return;
+              }
               let task: Task | undefined;
               let beat = false;
               try {
@@ -574,6 +633,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                 const aligned = batch.topic !== o.inputs.watchlist;
                 const bound = aligned ? clock.bound(tp, Date.now()) : Number.POSITIVE_INFINITY;
                 const alerts: Emitted[] = applyWatchlist(task);
+                const routed: { topic: string; m: Message }[] = [];
                 const late0 = engine.stats().late;
                 let skipped = 0;
                 let records = 0;
@@ -581,14 +641,16 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                 let head = Number.NaN;
                 let ahead = false;
                 for (const m of batch.messages) {
-                  const d = decodeMessage(
-                    o.inputs,
-                    batch.topic,
-                    batch.partition,
-                    m.offset,
-                    m.value,
-                    Number(m.timestamp),
-                  );
+                  const d = o.byEntity
+                    ? decodeRouted(m)
+                    : decodeMessage(
+                        o.inputs,
+                        batch.topic,
+                        batch.partition,
+                        m.offset,
+                        m.value,
+                        Number(m.timestamp),
+                      );
                   if (d.ok && d.event.time > bound) {
                     head = d.event.time;
                     ahead = true;
@@ -607,15 +669,21 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                   }
                   head = d.event.time;
                   alerts.push(...engine.process(d.event));
+                  if (o.rekey)
+                    for (const p of routesOf(d.event, engine.identity, o.rekey))
+                      routed.push({ topic: o.rekey.topic, m: routedMessage(d.event, m.value!, p) });
                 }
+                // Every record taken: past the batch's end, which may be a transaction marker.
+                const end = ahead || last === null ? last : batch.lastOffset();
                 await commit(
                   task,
                   alerts,
-                  last === null
+                  end === null
                     ? null
-                    : { topic: batch.topic, partition: batch.partition, next: String(BigInt(last) + 1n) },
+                    : { topic: batch.topic, partition: batch.partition, next: String(BigInt(end) + 1n) },
+                  routed,
                 );
-                if (last !== null) resolveOffset(last);
+                if (end !== null) resolveOffset(end);
                 if (aligned && !Number.isNaN(head))
                   clock.update(
                     tp,
@@ -688,6 +756,13 @@ async function readWatchlistTopic(
     },
   });
   return reader;
+}
+
+/** A by-entity record: decoded as its source's kind, its evidence naming the source position. */
+function decodeRouted(m: KafkaMessage): DecodeResult {
+  const source = routedSource(m.headers);
+  if (typeof source === 'string') return { ok: false, reason: source };
+  return decodeAs(source.kind, source.ref, m.value, Number(m.timestamp));
 }
 
 /** The coordinator is still completing the previous transaction (error 51): retry the request. */

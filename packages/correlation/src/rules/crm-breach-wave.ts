@@ -90,6 +90,8 @@ export function crmBreachWave(overrides: Partial<CrmBreachParams> = {}): Rule {
     severity: p.waveSeverity,
     mode: p.mode,
     description: `a CRM actor burst, then takeover-type alerts (${p.takeoverRules.join(', ')}) for >= ${p.minVictims} of those customers within ${p.waveWithin}`,
+    // The burst is an actor's, the takeovers are customers': one task must see both.
+    crossEntity: { consumes: ['crm-actor-burst', ...p.takeoverRules] },
     pattern: custom({
       kinds: ['alert'],
       retention: p.waveWithin,
