@@ -19,6 +19,8 @@ export interface BacktestOptions {
   allowedLateness?: Duration;
   from?: number;
   to?: number;
+  /** Replay through the re-keyed layout with this many tasks (see rekeyedEvents) instead of one engine. */
+  partitions?: number;
 }
 
 export interface BacktestResult {
@@ -30,10 +32,7 @@ export interface BacktestResult {
 
 /** Runs events (sorted by event time, ties by topic/partition/offset) through a fresh engine; with
  * `partitions`, through the re-keyed layout instead (see rekeyedEvents). */
-export function backtestEvents(
-  events: CorrelationEvent[],
-  o: BacktestOptions & { partitions?: number },
-): BacktestResult {
+export function backtestEvents(events: CorrelationEvent[], o: BacktestOptions): BacktestResult {
   const to = o.to ?? Number.POSITIVE_INFINITY;
   const from = o.from ?? Number.NEGATIVE_INFINITY;
   const sorted = events

@@ -30,6 +30,8 @@ Options:
   --to <time>       backtest: last event time to replay (ISO 8601)
   --rules <ids>     backtest: only these rule ids (comma separated)
   --json            backtest: one alert JSON per line instead of a table
+  --partitions <n>  backtest: replay through the re-keyed layout with n tasks (what "rekey" and
+                    "run" with that many by-entity partitions would raise)
   -h, --help        Show this help
 `;
 
@@ -43,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       to: { type: 'string' },
       rules: { type: 'string' },
       json: { type: 'boolean', default: false },
+      partitions: { type: 'string' },
       threads: { type: 'string', default: '1' },
       'http-port': { type: 'string' },
       'http-host': { type: 'string', default: '127.0.0.1' },
@@ -132,6 +135,11 @@ async function main(argv: string[]): Promise<number> {
         if (Number.isNaN(t)) throw new Error(`invalid time '${s}'`);
         return t;
       };
+      const partitions = values.partitions === undefined ? undefined : Number(values.partitions);
+      if (partitions !== undefined && !(Number.isInteger(partitions) && partitions > 0)) {
+        process.stderr.write(`--partitions must be a positive integer, not '${values.partitions}'\n`);
+        return 2;
+      }
       const r = await backtestTopics({
         brokers: config.brokers,
         inputs,
@@ -141,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
         allowedLateness: config.allowedLateness,
         from: parseTime(values.from),
         to: parseTime(values.to),
+        ...(partitions !== undefined ? { partitions } : {}),
         signal: controller.signal,
       });
       if (values.json) for (const a of r.alerts) process.stdout.write(`${JSON.stringify(a)}\n`);

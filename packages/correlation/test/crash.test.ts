@@ -20,6 +20,7 @@ import {
   topicsFor,
 } from './scenario.ts';
 import { createKeyedTopics, KEYED_EXPECTED, keyedScenario, produceKeyed } from './entity-keyed.ts';
+import { routedSource } from '../src/route.ts';
 
 const brokers = inject('kafkaBrokers');
 const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
@@ -153,5 +154,91 @@ describe('crash consistency (processor as a child process, SIGKILLed)', () => {
     expect(lags.filter((l) => l > 0).length).toBeGreaterThanOrEqual(4);
     expect(alerts.map((a) => [a.ruleId, a.entity]).sort()).toEqual(KEYED_EXPECTED);
     expect(new Set(alerts.map((a) => a.alertId)).size).toBe(alerts.length);
+  }, 600_000);
+
+  it('re-keyed: the rekey stage and two processors, each SIGKILLed three times at random points, hold each alert and each routed record exactly once', async () => {
+    const prefix = uniquePrefix();
+    await createInputTopics(brokers, prefix);
+    const { inputs, outputs } = topicsFor(prefix);
+    const groupId = `${prefix}correlation`;
+    const partitions = 4;
+    const byEntity = `${prefix}correlation.by-entity`;
+    const configFile = writeConfig({
+      brokers,
+      groupId,
+      topicPrefix: prefix,
+      rekey: { partitions },
+      sessionTimeoutMs: 6_000,
+      maxBytesPerPartition: 8 * 1024,
+      watchlists: [{ path: writeSdn(), format: 'ofac-sdn' }],
+    });
+    const phases = scenario(1_500);
+    const rnd = (() => {
+      let s = 11;
+      return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    })();
+    const sources = [inputs.transfers, inputs.crm];
+    const rekeyLag = () => groupLag(brokers, `${groupId}-rekey`, [...sources, outputs.alerts]);
+    const processorLag = () => groupLag(brokers, groupId, [byEntity]);
+    const rekey = () => spawnCli(['rekey', '--config', configFile], { cli, env: { LOG_LEVEL: 'info' } });
+    // Worker 0 is the rekey stage, 1 and 2 the processors; each round SIGKILLs one of them mid-work, in turn
+    // (three kills each), at a random point.
+    const workers: WorkerProcess[] = [rekey(), start(configFile), start(configFile)];
+    let kills = 0;
+    const behind: number[] = [];
+    const victims: string[] = [];
+    for (const phase of phases) {
+      await produce(brokers, prefix, phase, 25);
+      for (let round = 0; round < 3; round++) {
+        const victim = kills % 3;
+        victims.push(victim === 0 ? 'rekey' : `processor ${victim}`);
+        await killMidWork(workers[victim]!, victim === 0 ? rekeyLag : processorLag, 0.2 + 0.5 * rnd());
+        kills++;
+        behind.push((await rekeyLag()) + (await processorLag()));
+        workers[victim] = victim === 0 ? rekey() : start(configFile);
+      }
+    }
+    // Alerts go round (the wave's inputs pass through the alerts topic and the rekey stage): wait until
+    // both groups are caught up and the alerts topic stops growing.
+    const alive = () => workers.every((w) => w.child.exitCode === null);
+    let count = -1;
+    for (const deadline = Date.now() + 180_000; Date.now() < deadline;) {
+      await waitCaughtUp(brokers, `${groupId}-rekey`, [...sources, outputs.alerts], 180_000, alive);
+      await waitCaughtUp(brokers, groupId, [byEntity], 180_000, alive);
+      const now = (await readTopic(brokers, outputs.alerts)).length;
+      if (now === count && now >= EXPECTED.length) break;
+      count = now;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    for (const w of workers) w.kill('SIGTERM');
+    for (const w of workers) expect(await w.exited).toBe(0);
+
+    const alerts = (await readTopic(brokers, outputs.alerts)).map((m) =>
+      alertSchema.parse(JSON.parse(m.value!)),
+    );
+    console.log(
+      `re-keyed crash test: ${kills} SIGKILLs (${victims.join(', ')}); records behind after each: ${behind.join(', ')}; ${alerts.length} alerts`,
+    );
+    expect(kills).toBe(9);
+    expect(behind.filter((l) => l > 0).length).toBeGreaterThanOrEqual(5);
+    expect(alerts.map((a) => [a.ruleId, a.entity]).sort()).toEqual(EXPECTED);
+    expect(new Set(alerts.map((a) => a.alertId)).size).toBe(alerts.length);
+    // Every source record reached the by-entity topic, once per partition it was routed to: CRM changes
+    // to every partition, every transfer to at least one.
+    const copies = new Map<string, number>();
+    for (const m of await readTopic(brokers, byEntity)) {
+      const s = routedSource(m.headers);
+      if (typeof s === 'string') throw new Error(s);
+      const k = `${s.ref.topic}:${s.ref.partition}:${s.ref.offset}@${m.partition}`;
+      copies.set(k, (copies.get(k) ?? 0) + 1);
+    }
+    expect([...copies.values()].filter((n) => n !== 1)).toEqual([]);
+    const routedFrom = (topic: string) =>
+      new Set([...copies.keys()].filter((k) => k.startsWith(`${topic}:`)).map((k) => k.split('@')[0])).size;
+    const produced = phases.flat();
+    expect(routedFrom(inputs.transfers)).toBe(produced.filter((p) => p.topic === 'transfers').length);
+    expect([...copies.keys()].filter((k) => k.startsWith(`${inputs.crm}:`))).toHaveLength(
+      produced.filter((p) => p.topic === 'crm').length * partitions,
+    );
   }, 600_000);
 });

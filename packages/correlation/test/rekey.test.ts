@@ -2,7 +2,8 @@
 // the bench's mixed traffic, and the rekey stage plus two partitioned processors against real Kafka.
 import { describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
-import { readTopic } from '@tributary/testkit';
+import { readTopic, spawnCli, writeConfig } from '@tributary/testkit';
+import { join } from 'node:path';
 import { alert as alertSchema, type Alert } from '@tributary/schemas';
 import { backtestEvents } from '../src/backtest.ts';
 import { correlationConfig, processorOptionsOf, rekeyOptionsOf } from '../src/config.ts';
@@ -29,6 +30,7 @@ import {
 } from './scenario.ts';
 
 const brokers = inject('kafkaBrokers');
+const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
 
 /** The scenario's records as events, in produce order, each with a position of its own. */
@@ -181,6 +183,20 @@ describe('re-keying by entity', () => {
     expect([...copies.values()].every((n) => n === 1)).toBe(true);
     const crmRecords = phases.flat().filter((p) => p.topic === 'crm').length;
     expect(routed.filter((m) => m.headers['tributary-rekey-kind'] === 'crm')).toHaveLength(crmRecords * 4);
+    // The backtest of the re-keyed layout over the same topics prints the same findings.
+    const configFile = writeConfig({
+      brokers,
+      topicPrefix: prefix,
+      watchlists: [{ path: sdn, format: 'ofac-sdn' }],
+    });
+    const bt = spawnCli(['backtest', '--config', configFile, '--json', '--partitions', '4'], { cli });
+    expect(await bt.exited).toBe(0);
+    const printed = bt
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{"alertId"'))
+      .map((l) => alertSchema.parse(JSON.parse(l)) as Alert);
+    expect(ids(printed)).toEqual(ids(alerts));
     // Each task kept its state in its own changelog partition.
     const changelog = await readTopic(brokers, outputs.changelog);
     expect(new Set(changelog.map((m) => m.partition))).toEqual(new Set([0, 1, 2, 3]));
