@@ -14,8 +14,13 @@
 // every 200 ms), so process start-up (node, tsx, group join, restore) is inside it; also reported from the
 // first committed record on. CPU is the processes' user + system time (from /proc, Linux) when they caught up.
 //
+// --rekey: the traffic keyed as our connectors key it (by chain, venue, CRM record), and each layout is the
+// rekey stage plus M processors reading the by-entity topic (`rekey: { partitions }` in the config); the
+// reference is then one plain processor on the same source topics, and the clock runs until the rekey
+// stage covered the sources and the processors covered the by-entity topic.
+//
 // Usage: npx tsx bench/scale-out.ts [--events 200000] [--entities 100000] [--partitions 2] [--instances 1,2]
-//        [--repeats 1] [--out FILE]
+//        [--threads] [--rekey] [--repeats 1] [--out FILE]
 // Kafka: KAFKA_BROKERS (comma-separated) if set, else a broker started by @tributary/testkit for the run.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -47,6 +52,8 @@ const USAGE = `Usage: npx tsx bench/scale-out.ts [options]
   --partitions N    partitions of every input topic, i.e. tasks (default 2)
   --instances LIST  processor instances to run, comma-separated; 1 is always run as the reference (default 1,2)
   --threads         run M instances as M threads of one process (run --threads M), not M processes
+  --rekey           source topics keyed as the connectors key them; each layout is the rekey stage plus
+                    M processors (reference: one plain processor on the source topics)
   --repeats N       runs per instance count; medians are reported (default 1)
   --out FILE        results JSON (default bench/results/correlation-scale-out[-threads].json at the repo root)
   --help            this text
@@ -60,6 +67,7 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '1,2' },
     repeats: { type: 'string', default: '1' },
     threads: { type: 'boolean', default: false },
+    rekey: { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -77,10 +85,24 @@ if (INSTANCES.some((m) => !Number.isInteger(m) || m < 1)) {
   process.exit(2);
 }
 const THREADS = values.threads;
-const NAME = THREADS ? 'correlation-scale-out-threads' : 'correlation-scale-out';
+const REKEY = values.rekey;
+const NAME = `correlation-scale-out${REKEY ? '-rekey' : ''}${THREADS ? '-threads' : ''}`;
 const OUT = values.out ?? benchResultsPath(NAME);
-const LAYOUT = (m: number) =>
+/** The layouts measured: instance count, whether behind the rekey stage, and a label. */
+interface Layout {
+  instances: number;
+  rekey: boolean;
+  label: string;
+}
+const processors = (m: number) =>
   m === 1 ? '1 instance' : THREADS ? `1 process, ${m} threads` : `${m} processes`;
+const LAYOUTS: Layout[] = REKEY
+  ? [
+      { instances: 1, rekey: false, label: '1 instance, no rekey' },
+      ...INSTANCES.map((m) => ({ instances: m, rekey: true, label: `rekey + ${processors(m)}` })),
+    ]
+  : INSTANCES.map((m) => ({ instances: m, rekey: false, label: processors(m) }));
+const REFERENCE = LAYOUTS[0]!.label;
 const CLI = join(import.meta.dirname, '..', 'src', 'cli.ts');
 const TIMEOUT_MS = 600_000;
 
@@ -115,6 +137,7 @@ const partitionOf = (e: CorrelationEvent): number => {
 };
 
 interface Run {
+  layout: string;
   instances: number;
   eps: number;
   steadyEps: number;
@@ -123,10 +146,11 @@ interface Run {
   alerts: number;
 }
 
-async function runOnce(brokers: string[], instances: number, events: CorrelationEvent[]): Promise<Run> {
+async function runOnce(brokers: string[], layout: Layout, events: CorrelationEvent[]): Promise<Run> {
+  const { instances, label } = layout;
   const prefix = `scale-${randomUUID().slice(0, 8)}.`;
   const { inputs, outputs } = topicsOf({ topicPrefix: prefix, inputs: {}, outputs: {} });
-  log(`${LAYOUT(instances)}: topics ${prefix}* with ${PARTITIONS} partitions`);
+  log(`${label}: topics ${prefix}* with ${PARTITIONS} partitions`);
   const workers: WorkerProcess[] = [];
   const admin = new Kafka({ brokers, clientId: 'bench-scale-out', logLevel: logLevel.NOTHING }).admin();
   try {
@@ -137,21 +161,31 @@ async function runOnce(brokers: string[], instances: number, events: Correlation
       })),
       { topic: inputs.watchlist },
     ]);
-    const produced = await produceTraffic(brokers, inputs, events, partitionOf);
+    // Behind the rekey stage (and its reference), the records are keyed as the connectors key them.
+    const produced = await produceTraffic(brokers, inputs, events, REKEY ? undefined : partitionOf);
     const groupId = `${prefix}correlation`;
     const config = writeConfig({
       brokers,
       groupId,
       topicPrefix: prefix,
-      partitioned: true,
+      partitioned: !REKEY,
+      ...(layout.rekey ? { rekey: { partitions: PARTITIONS } } : {}),
       sessionTimeoutMs: 10_000,
     });
-    const watched = [inputs.transfers, inputs.transactions, inputs.trades, inputs.crm];
+    const sources = [inputs.transfers, inputs.transactions, inputs.trades, inputs.crm];
+    // How far behind the layout is: the rekey stage on the sources, plus the processors on its output.
+    const lagOf = async () => {
+      if (!layout.rekey) return groupLagOf(admin, groupId, sources);
+      const rekeyLag = await groupLagOf(admin, `${groupId}-rekey`, sources);
+      const processorLag = await groupLagOf(admin, groupId, [`${prefix}correlation.by-entity`]);
+      return rekeyLag === 0 ? processorLag : rekeyLag + Math.max(processorLag, 1);
+    };
     // One admin client for the polling below: a connection per poll would load the broker being measured.
     await admin.connect();
     const t0 = performance.now();
     const env = { LOG_LEVEL: 'warn' };
-    if (THREADS)
+    if (layout.rekey) workers.push(spawnCli(['rekey', '--config', config], { cli: CLI, env }));
+    if (THREADS && instances > 1)
       workers.push(spawnCli(['run', '--config', config, '--threads', String(instances)], { cli: CLI, env }));
     else
       for (let i = 0; i < instances; i++)
@@ -161,7 +195,7 @@ async function runOnce(brokers: string[], instances: number, events: Correlation
     let lastLog = t0;
     let cpu = 0;
     for (;;) {
-      const lag = await groupLagOf(admin, groupId, watched).catch(() => -1);
+      const lag = await lagOf().catch(() => -1);
       const now = performance.now();
       if (lag >= 0 && lag < produced.records && !firstAt) {
         firstAt = now;
@@ -185,6 +219,7 @@ async function runOnce(brokers: string[], instances: number, events: Correlation
     const wallS = (t1 - t0) / 1000;
     const alerts = (await readTopic(brokers, outputs.alerts, { timeoutMs: 60_000 })).length;
     const run: Run = {
+      layout: label,
       instances,
       eps: produced.records / wallS,
       steadyEps: firstLag / ((t1 - firstAt) / 1000),
@@ -193,7 +228,7 @@ async function runOnce(brokers: string[], instances: number, events: Correlation
       alerts,
     };
     log(
-      `${LAYOUT(instances)}: ${fmt(produced.records)} events in ${fmt(wallS, 2)} s (${fmt(run.eps)} events/s, ` +
+      `${label}: ${fmt(produced.records)} events in ${fmt(wallS, 2)} s (${fmt(run.eps)} events/s, ` +
         `${fmt(run.steadyEps)} from the first commit, ${fmt(run.cpuEps)} per CPU-s), ${fmt(alerts)} alerts`,
     );
     return run;
@@ -210,37 +245,38 @@ try {
   if (!process.env.KAFKA_BROKERS) log('KAFKA_BROKERS not set: starting a local broker');
   kafka = await startKafka();
   log(
-    `Kafka at ${kafka.brokers.join(',')}; ${fmt(N)} events, ${PARTITIONS} partitions, instances ${INSTANCES.join(', ')}`,
+    `Kafka at ${kafka.brokers.join(',')}; ${fmt(N)} events, ${PARTITIONS} partitions, layouts: ${LAYOUTS.map((l) => l.label).join('; ')}`,
   );
   const events = traffic(N, 7, ENTITIES);
   const runs: Run[] = [];
   for (let r = 1; r <= REPEATS; r++)
-    for (const m of INSTANCES) runs.push(await runOnce(kafka.brokers, m, events));
-  const of = (m: number, k: keyof Run) => median(runs.filter((x) => x.instances === m).map((x) => x[k]));
-  const results = INSTANCES.flatMap((m) => [
+    for (const layout of LAYOUTS) runs.push(await runOnce(kafka.brokers, layout, events));
+  type Figure = 'eps' | 'steadyEps' | 'cpuEps' | 'alerts';
+  const of = (label: string, k: Figure) => median(runs.filter((x) => x.layout === label).map((x) => x[k]));
+  const results = LAYOUTS.map((l) => l.label).flatMap((m) => [
     {
-      name: `events/s, ${LAYOUT(m)}, ${PARTITIONS} partitions (reference: 1 instance)`,
+      name: `events/s, ${m}, ${PARTITIONS} partitions (reference: ${REFERENCE})`,
       unit: 'events/s',
       value: of(m, 'eps'),
-      reference: of(1, 'eps'),
-      ratio: of(m, 'eps') / of(1, 'eps'),
+      reference: of(REFERENCE, 'eps'),
+      ratio: of(m, 'eps') / of(REFERENCE, 'eps'),
     },
     {
-      name: `events/s from the first commit, ${LAYOUT(m)}`,
+      name: `events/s from the first commit, ${m}`,
       unit: 'events/s',
       value: of(m, 'steadyEps'),
-      reference: of(1, 'steadyEps'),
-      ratio: of(m, 'steadyEps') / of(1, 'steadyEps'),
+      reference: of(REFERENCE, 'steadyEps'),
+      ratio: of(m, 'steadyEps') / of(REFERENCE, 'steadyEps'),
     },
     {
-      name: `events per CPU-second, ${LAYOUT(m)}`,
+      name: `events per CPU-second, ${m}`,
       unit: 'events/cpu-s',
       value: of(m, 'cpuEps'),
       reference: null,
       ratio: null,
     },
     {
-      name: `alerts, ${LAYOUT(m)}`,
+      name: `alerts, ${m}`,
       unit: 'alerts',
       value: of(m, 'alerts'),
       reference: null,
@@ -253,6 +289,7 @@ try {
     {
       benchmark: NAME,
       threads: THREADS,
+      rekey: REKEY,
       at: new Date().toISOString(),
       events: N,
       entities: ENTITIES,

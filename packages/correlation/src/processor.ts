@@ -605,11 +605,15 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                 // commit past it, so the group's lag reaches 0 as a Java consumer's does.
                 const open = tasks.get(partitioned ? batch.partition : 0);
                 if (open && (batch as Batch & { isEmptyControlRecord(): boolean }).isEmptyControlRecord())
-                  await commit(open, [], {
-                    topic: batch.topic,
-                    partition: batch.partition,
-                    next: String(BigInt(batch.lastOffset()) + 1n),
-                  }).catch(fail);
+                  try {
+                    await commit(open, [], {
+                      topic: batch.topic,
+                      partition: batch.partition,
+                      next: String(BigInt(batch.lastOffset()) + 1n),
+                    });
+                  } catch (err) {
+                    if (!(await fenced(open, err))) fail(err);
+                  }
                 return;
               }
               let task: Task | undefined;
