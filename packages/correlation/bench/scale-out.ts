@@ -43,6 +43,7 @@ import {
   type WorkerProcess,
 } from '@tributary/testkit';
 import { topicsOf, type CorrelationEvent } from '../src/index.ts';
+import { partitionOf } from '../src/route.ts';
 import { exitWithHelp, fmt, intOptions, log, printResults } from './report.ts';
 import { addr, produceTraffic, traffic } from './traffic.ts';
 
@@ -106,18 +107,6 @@ const REFERENCE = LAYOUTS[0]!.label;
 const CLI = join(import.meta.dirname, '..', 'src', 'cli.ts');
 const TIMEOUT_MS = 600_000;
 
-/** 32-bit FNV-1a with murmur3's finalizer (FNV's low bits alone split these addresses 35/65 over two
- * partitions): a stable, even spread of entities over partitions. */
-function hash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 function entityOf(e: CorrelationEvent): string | null {
   switch (e.kind) {
     case 'transfer':
@@ -131,9 +120,9 @@ function entityOf(e: CorrelationEvent): string | null {
       return null; // Bitcoin transactions: one partition
   }
 }
-const partitionOf = (e: CorrelationEvent): number => {
+const partitionOfEvent = (e: CorrelationEvent): number => {
   const entity = entityOf(e);
-  return entity === null ? 0 : hash(entity.toLowerCase()) % PARTITIONS;
+  return entity === null ? 0 : partitionOf(entity.toLowerCase(), PARTITIONS);
 };
 
 interface Run {
@@ -162,7 +151,7 @@ async function runOnce(brokers: string[], layout: Layout, events: CorrelationEve
       { topic: inputs.watchlist },
     ]);
     // Behind the rekey stage (and its reference), the records are keyed as the connectors key them.
-    const produced = await produceTraffic(brokers, inputs, events, REKEY ? undefined : partitionOf);
+    const produced = await produceTraffic(brokers, inputs, events, REKEY ? undefined : partitionOfEvent);
     const groupId = `${prefix}correlation`;
     const config = writeConfig({
       brokers,

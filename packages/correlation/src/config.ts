@@ -128,12 +128,19 @@ export function processorOptionsOf(
     identity: identityOf(c),
     watchlistFiles: c.watchlists,
     ...(c.watchlistPollMs ? { watchlistPollMs: c.watchlistPollMs } : {}),
+    ...timingOf(c),
+    ...run,
+  };
+}
+
+/** Event time and Kafka settings, the same for the processor and the rekey stage. */
+function timingOf(c: CorrelationConfig) {
+  return {
     allowedLateness: c.allowedLateness,
     ...(c.maxSkew !== undefined ? { maxSkew: c.maxSkew } : {}),
     transactionTimeoutMs: c.transactionTimeoutMs,
     sessionTimeoutMs: c.sessionTimeoutMs,
     maxBytesPerPartition: c.maxBytesPerPartition,
-    ...run,
   };
 }
 
@@ -157,11 +164,7 @@ export function rekeyOptionsOf(
     rules: [],
     identity: identityOf(c),
     rekey: { topic: c.topicPrefix + c.rekey.topic, partitions: c.rekey.partitions, chainedAlerts },
-    allowedLateness: c.allowedLateness,
-    ...(c.maxSkew !== undefined ? { maxSkew: c.maxSkew } : {}),
-    transactionTimeoutMs: c.transactionTimeoutMs,
-    sessionTimeoutMs: c.sessionTimeoutMs,
-    maxBytesPerPartition: c.maxBytesPerPartition,
+    ...timingOf(c),
     ...run,
   };
 }

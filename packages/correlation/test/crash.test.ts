@@ -25,6 +25,12 @@ import { routedSource } from '../src/route.ts';
 const brokers = inject('kafkaBrokers');
 const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
 
+/** A seeded random sequence in [0, 1), so a failing run's kill points can be replayed. */
+function lcg(seed: number): () => number {
+  let s = seed;
+  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
 function start(configFile: string): WorkerProcess {
   return spawnCli(['run', '--config', configFile], { cli, env: { LOG_LEVEL: 'info' } });
 }
@@ -57,10 +63,7 @@ describe('crash consistency (processor as a child process, SIGKILLed)', () => {
       watchlists: [{ path: writeSdn(), format: 'ofac-sdn' }],
     });
     const phases = scenario(3_000);
-    const rnd = (() => {
-      let s = 42;
-      return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    })();
+    const rnd = lcg(42);
     const inputs = [`${prefix}chain.transfers`, `${prefix}crm.changes`];
     let kills = 0;
     const lags: number[] = [];
@@ -116,10 +119,7 @@ describe('crash consistency (processor as a child process, SIGKILLed)', () => {
       maxBytesPerPartition: 8 * 1024,
     });
     const phases = keyedScenario(1_500);
-    const rnd = (() => {
-      let s = 7;
-      return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    })();
+    const rnd = lcg(7);
     const watched = [inputs.transfers, inputs.crm];
     const lag = () => groupLag(brokers, groupId, watched);
     // Two instances; in each round one of them (at random) is SIGKILLed mid-work and started again. Its
@@ -173,10 +173,7 @@ describe('crash consistency (processor as a child process, SIGKILLed)', () => {
       watchlists: [{ path: writeSdn(), format: 'ofac-sdn' }],
     });
     const phases = scenario(1_500);
-    const rnd = (() => {
-      let s = 11;
-      return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    })();
+    const rnd = lcg(11);
     const sources = [inputs.transfers, inputs.crm];
     const rekeyLag = () => groupLag(brokers, `${groupId}-rekey`, [...sources, outputs.alerts]);
     const processorLag = () => groupLag(brokers, groupId, [byEntity]);

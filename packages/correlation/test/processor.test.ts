@@ -6,7 +6,6 @@ import { alert as alertSchema, type Alert } from '@tributary/schemas';
 import { runProcessor, type ProcessorOptions } from '../src/processor.ts';
 import { catalogue } from '../src/rules/index.ts';
 import { backtestEvents } from '../src/backtest.ts';
-import { makeEvent } from '../src/events.ts';
 import { loadWatchlist } from '../src/watchlist.ts';
 import { appendFileSync } from 'node:fs';
 import {
@@ -15,6 +14,7 @@ import {
   NEW_X,
   produce,
   scenario,
+  scenarioEvents,
   topicsFor,
   uniquePrefix,
   waitCaughtUp,
@@ -26,17 +26,7 @@ const brokers = inject('kafkaBrokers');
 const logger = pino({ level: 'warn' });
 
 function expectedByEngine(phases: Produced[][], list: Awaited<ReturnType<typeof loadWatchlist>>) {
-  let offset = 0;
-  const events = phases.flat().map((p) =>
-    p.topic === 'crm'
-      ? makeEvent('crm', p.value as never, { topic: 'crm.changes', partition: 0, offset: String(offset++) })
-      : makeEvent('transfer', p.value as never, {
-          topic: 'chain.transfers',
-          partition: 0,
-          offset: String(offset++),
-        }),
-  );
-  return backtestEvents(events, { rules: catalogue(), watchlist: list }).alerts;
+  return backtestEvents(scenarioEvents(phases), { rules: catalogue(), watchlist: list }).alerts;
 }
 
 describe('processor against real Kafka', () => {

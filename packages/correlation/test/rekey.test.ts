@@ -8,7 +8,7 @@ import { alert as alertSchema, type Alert } from '@tributary/schemas';
 import { backtestEvents } from '../src/backtest.ts';
 import { correlationConfig, processorOptionsOf, rekeyOptionsOf } from '../src/config.ts';
 import { createIdentityGraph, DEFAULT_IDENTITY } from '../src/identity.ts';
-import { makeEvent, type CorrelationEvent } from '../src/events.ts';
+import { makeEvent } from '../src/events.ts';
 import { runProcessor, type ProcessorOptions } from '../src/processor.ts';
 import { catalogue } from '../src/rules/index.ts';
 import { chainedAlertsOf, ownerOf, partitionOf, routedSource, routesOf } from '../src/route.ts';
@@ -24,26 +24,14 @@ import {
   scenario,
   topicsFor,
   uniquePrefix,
+  scenarioEvents,
   waitCaughtUp,
   writeSdn,
-  type Produced,
 } from './scenario.ts';
 
 const brokers = inject('kafkaBrokers');
 const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
-
-/** The scenario's records as events, in produce order, each with a position of its own. */
-function scenarioEvents(phases: Produced[][]): CorrelationEvent[] {
-  let offset = 0;
-  return phases.flat().map((p) =>
-    makeEvent(p.topic === 'crm' ? 'crm' : 'transfer', p.value as never, {
-      topic: p.topic === 'crm' ? 'crm.changes' : 'chain.transfers',
-      partition: 0,
-      offset: String(offset++),
-    }),
-  );
-}
 
 const ids = (alerts: Alert[]) => alerts.map((a) => a.alertId).sort();
 

@@ -10,7 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createTopics, groupLagOf } from '@tributary/testkit';
 import type { ChainTransfer, CrmChange } from '@tributary/schemas';
 import { topicsOf } from '../src/config.ts';
-import type { InputTopics } from '../src/events.ts';
+import { makeEvent, type CorrelationEvent, type InputTopics } from '../src/events.ts';
 import type { OutputTopics } from '../src/processor.ts';
 import { address, crmRecord, H, T0, transferRecord } from './fixtures.ts';
 
@@ -81,6 +81,19 @@ function merge(a: Produced[], b: Produced[]): Produced[] {
   return [...a, ...b].sort((x, y) => Date.parse(ts(x)) - Date.parse(ts(y)));
 }
 const ts = (p: Produced) => ('commitTimestamp' in p.value ? p.value.commitTimestamp : p.value.timestamp);
+
+/** The scenario's records as events, in produce order, each with a position of its own (for the pure
+ * engine to compute the alerts the processor must raise). */
+export function scenarioEvents(phases: Produced[][]): CorrelationEvent[] {
+  let offset = 0;
+  return phases.flat().map((p) =>
+    makeEvent(p.topic === 'crm' ? 'crm' : 'transfer', p.value as never, {
+      topic: p.topic === 'crm' ? 'crm.changes' : 'chain.transfers',
+      partition: 0,
+      offset: String(offset++),
+    }),
+  );
+}
 
 /** Three phases; `benignPerPhase` transfers of noise in each. */
 export function scenario(benignPerPhase: number): Produced[][] {
