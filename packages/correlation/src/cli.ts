@@ -22,7 +22,8 @@ Commands:
 Options:
   --config <file>   JSON config (brokers, topics, identity mapping, watchlists, rule params and modes)
   --threads <n>     run: processor threads in this process (default 1; more than 1 needs
-                    "partitioned": true, and the tasks are dealt between the threads)
+                    "partitioned": true or a "rekey" section, and the tasks are dealt between the
+                    threads)
   --http-port <n>   run, rekey: serve /healthz and /metrics (Prometheus) on this port (0: a free one; the
                     address is logged); default off
   --http-host <h>   run, rekey: address to listen on (default 127.0.0.1)
@@ -88,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
       }
       if (threads > 1 && !config.partitioned && !config.rekey) {
         process.stderr.write(
-          `--threads ${threads} needs "partitioned": true in ${values.config} (without it the processor is one task)\n`,
+          `--threads ${threads} needs "partitioned": true or a "rekey" section in ${values.config} (without either the processor is one task)\n`,
         );
         return 2;
       }

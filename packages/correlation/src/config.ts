@@ -120,7 +120,7 @@ export function processorOptionsOf(
     ...(c.transactionalId ? { transactionalId: c.transactionalId } : {}),
     ...topicsOf(c),
     outputPartitions: c.outputPartitions,
-    partitioned: c.partitioned || c.rekey !== undefined,
+    partitioned: c.partitioned,
     ...(c.rekey
       ? { byEntity: { topic: c.topicPrefix + c.rekey.topic, partitions: c.rekey.partitions } }
       : {}),

@@ -8,7 +8,6 @@ import {
   logLevel as KafkaLogLevel,
   type Consumer,
   type Batch,
-  type KafkaMessage,
   type LogEntry,
   type Message,
   type Producer,
@@ -22,14 +21,8 @@ import { changelogMessages, restoreChangelog } from './changelog.ts';
 import type { Rule } from './dsl.ts';
 import { CoPartitionedAssigner } from './co-partition.ts';
 import { createEngine, type Emitted, type Engine } from './engine.ts';
-import {
-  decodeAs,
-  decodeMessage,
-  type CorrelationEvent,
-  type DecodeResult,
-  type InputTopics,
-} from './events.ts';
-import { routedMessage, routedSource, routesOf, type RouteOptions } from './route.ts';
+import { decodeMessage, type CorrelationEvent, type InputTopics } from './events.ts';
+import { decodeRouted, routedMessage, routesOf, type RouteOptions } from './route.ts';
 import type { IdentityConfig } from './identity.ts';
 import { createInputClock, type InputClock } from './input-clock.ts';
 import { isFencingError } from '@tributary/runtime';
@@ -166,13 +159,14 @@ async function ensureOutputs(
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const byEntity = o.rekey ?? o.byEntity;
-    if (byEntity && existing.has(byEntity.topic)) {
-      const [meta] = (await admin.fetchTopicMetadata({ topics: [byEntity.topic] })).topics;
-      if (meta?.partitions.length !== byEntity.partitions)
+    // The by-entity topic, written by the rekey stage or read by this processor.
+    const routedTopic = o.rekey ?? o.byEntity;
+    if (routedTopic && existing.has(routedTopic.topic)) {
+      const [meta] = (await admin.fetchTopicMetadata({ topics: [routedTopic.topic] })).topics;
+      if (meta?.partitions.length !== routedTopic.partitions)
         throw new ProcessorConfigError(
-          `rekey: the by-entity topic ${byEntity.topic} has ${meta?.partitions.length} partitions, not the ` +
-            `configured ${byEntity.partitions} (routing depends on the count: recreate it or change the config)`,
+          `rekey: the by-entity topic ${routedTopic.topic} has ${meta?.partitions.length} partitions, not the ` +
+            `configured ${routedTopic.partitions} (routing depends on the count: recreate it or change the config)`,
         );
     }
     // Our own alerts are chained in-process; the alerts input is for alerts of other processors (the rekey
@@ -225,7 +219,7 @@ async function ensureOutputs(
         configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
         n: tasks > 1 ? tasks : 0,
       },
-      ...(byEntity ? [{ topic: byEntity.topic, configEntries: none, n: byEntity.partitions }] : []),
+      ...(routedTopic ? [{ topic: routedTopic.topic, configEntries: none, n: routedTopic.partitions }] : []),
     ].filter((t) => !existing.has(t.topic));
     if (wanted.length) {
       try {
@@ -760,13 +754,6 @@ async function readWatchlistTopic(
     },
   });
   return reader;
-}
-
-/** A by-entity record: decoded as its source's kind, its evidence naming the source position. */
-function decodeRouted(m: KafkaMessage): DecodeResult {
-  const source = routedSource(m.headers);
-  if (typeof source === 'string') return { ok: false, reason: source };
-  return decodeAs(source.kind, source.ref, m.value, Number(m.timestamp));
 }
 
 /** The coordinator is still completing the previous transaction (error 51): retry the request. */

@@ -2,15 +2,21 @@
 // state key. One module for both sides, so the rekey stage that writes and the processor tasks that read
 // can never disagree: the rekey stage routes an event to the partition of every routing entity it
 // concerns, and a task evaluates a state key only if the key's routing entity hashes to its partition.
-import type { Message } from 'kafkajs';
-import type { CorrelationEvent, EventKind, EventRef } from './events.ts';
+import type { KafkaMessage, Message } from 'kafkajs';
+import {
+  decodeAs,
+  type CorrelationEvent,
+  type DecodeResult,
+  type EventKind,
+  type EventRef,
+} from './events.ts';
 import type { IdentityGraph } from './identity.ts';
 import type { Rule } from './dsl.ts';
 import { normalizeAddress } from './address.ts';
 
 /** 32-bit FNV-1a with murmur3's finalizer (FNV's low bits alone split similar addresses 35/65 over two
  * partitions): a stable, even spread of entities over partitions. */
-export function hash(s: string): number {
+function hash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   h ^= h >>> 16;
@@ -104,6 +110,13 @@ export function routedMessage(e: CorrelationEvent, value: Buffer, partition: num
     value,
     headers: { [KIND]: e.kind, [SOURCE]: `${e.ref.partition}:${e.ref.offset}:${e.ref.topic}` },
   };
+}
+
+/** A by-entity record: decoded as its source's kind, its evidence naming the source position. */
+export function decodeRouted(m: Pick<KafkaMessage, 'headers' | 'value' | 'timestamp'>): DecodeResult {
+  const source = routedSource(m.headers);
+  if (typeof source === 'string') return { ok: false, reason: source };
+  return decodeAs(source.kind, source.ref, m.value, Number(m.timestamp));
 }
 
 const ROUTED_KINDS = new Set<string>(['transfer', 'transaction', 'trade', 'crm', 'alert']);

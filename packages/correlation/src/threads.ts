@@ -1,8 +1,8 @@
 // `run --threads N`: one worker process, N processor threads. Each thread is a member of the processor's
 // consumer group with its own kafkajs clients, engine and heap, and the co-partitioned assignor deals the
 // tasks between them as between processes (Kafka Streams' num.stream.threads). A JavaScript thread runs
-// on one core, so this is how one worker uses several. Only for `partitioned: true`: an unpartitioned
-// processor has one task, and a second thread would fence the first.
+// on one core, so this is how one worker uses several. Only for `partitioned: true` or a `rekey` section
+// (which implies it): an unpartitioned processor has one task, and a second thread would fence the first.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CommitInfo } from './processor.ts';
