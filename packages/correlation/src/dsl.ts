@@ -25,7 +25,14 @@ export type Label = Alert['labels'][number];
 /** What predicates can look at besides the event: reference data and facts, as of this event. */
 export interface RuleContext {
   identity: IdentityGraph;
-  watchlist: { lookup(address: string | null): WatchEntry | undefined; readonly version: string };
+  watchlist: {
+    /** The entry listing this address. */
+    lookup(address: string | null): WatchEntry | undefined;
+    /** An entry listing an entity of the customer this address is linked to (the customer itself, its
+     * email, phone, exchange account…), with that customer. */
+    lookupEntity(address: string | null): { entry: WatchEntry; customer: string } | undefined;
+    readonly version: string;
+  };
   counterparties: {
     /** True when `from` sent value (amount > 0) to `to` at or after event time `since`. */
     seen(from: string, to: string, since: number): boolean;

@@ -26,6 +26,7 @@ import {
 import {
   createIdentityGraph,
   DEFAULT_IDENTITY,
+  entityOf,
   type IdentityConfig,
   type IdentityGraph,
 } from './identity.ts';
@@ -265,16 +266,26 @@ export function createEngine(opts: EngineOptions): Engine {
       return c;
     },
   };
-  // Watchlist entries from the topic, mirrored from the store (`wl:` keys) so the per-transfer lookups do
-  // not probe the large state map; rebuilt by restored().
+  // Watchlist entries from the topic, mirrored from the store (`wl:` keys: an address, or an entity, which
+  // always holds a colon) so the per-transfer lookups do not probe the large state map; rebuilt by
+  // restored(). Entries stored before entity entries existed have no `entity` field: addresses.
   const wlTopic = new Map<string, WatchEntry>();
+  const wlTopicEntities = new Map<string, WatchEntry>();
+  const mirrorWatchlist = () => {
+    wlTopic.clear();
+    wlTopicEntities.clear();
+    for (const [k, entry] of wlState.entries()) {
+      const w = entry.v as unknown as WatchEntry;
+      (w.entity ? wlTopicEntities : wlTopic).set(k, w);
+    }
+  };
   // Every prefix of the engine's state gets its own scope (see store.ts: no key string per lookup).
   const meta = store.scope('meta:');
   const findings = store.scope('f:');
   const wlState = store.scope('wl:');
   const rsState = store.scope('rs:');
   const cpState = store.scope('cp:');
-  for (const [k, entry] of wlState.entries()) wlTopic.set(k, entry.v as unknown as WatchEntry);
+  mirrorWatchlist();
   const lateness = ms(opts.allowedLateness ?? '1h');
   const cpRetention = ms(opts.counterpartyRetention ?? '90d');
   const maxCp = opts.maxCounterparties ?? 200;
@@ -357,6 +368,17 @@ export function createEngine(opts: EngineOptions): Engine {
       const a = normalizeAddress(address);
       const fromTopic = wlTopic.size ? wlTopic.get(a) : undefined;
       return fromTopic ?? fileList.entries.get(a);
+    },
+    lookupEntity(address: string | null) {
+      // Entity lists are rare and short; the customer lookup is memoized per event.
+      if (!address || (wlTopicEntities.size === 0 && fileList.entities.size === 0)) return undefined;
+      const customer = ruleIdentity.customerOfAddress(address);
+      if (!customer) return undefined;
+      for (const entity of identity.entitiesOf(customer)) {
+        const entry = wlTopicEntities.get(entity) ?? fileList.entities.get(entity);
+        if (entry) return { entry, customer };
+      }
+      return undefined;
     },
     get version() {
       return `${fileList.version}/${(meta.get('wlTopicVersion') as string | undefined) ?? '-'}`;
@@ -721,26 +743,44 @@ export function createEngine(opts: EngineOptions): Engine {
     }
   }
 
+  /** The addresses to re-screen for these watchlist entries: a listed address, or those linked to the
+   * customer a listed entity names or is linked to (as the identity graph stands now). */
+  function addressesToRescreen(entries: Iterable<WatchEntry>): Set<string> {
+    const out = new Set<string>();
+    for (const w of entries)
+      if (w.entity) for (const a of identity.addressesOfEntity(w.entity)) out.add(normalizeAddress(a));
+      else if (w.address) out.add(w.address);
+    return out;
+  }
+
   function applyWatchlistRecord(e: EventOf<'watchlist'>, out: Emitted[]): void {
     const r = e.record;
-    const a = normalizeAddress(r.address);
+    // The schema lets through exactly one of them, and only an entity entityOf accepts.
+    const entity = r.entity === null ? null : entityOf(r.entity);
+    const k = entity ?? normalizeAddress(r.address!);
+    const mirror = entity ? wlTopicEntities : wlTopic;
     if (r.op === 'remove') {
-      wlState.delete(a);
-      wlTopic.delete(a);
+      wlState.delete(k);
+      mirror.delete(k);
     } else {
       const entry: WatchEntry = {
-        address: a,
+        address: entity ? null : k,
+        entity,
+        name: r.name,
         listId: r.listId,
         listVersion: r.listVersion,
         entryId: r.entryId,
         program: r.program,
         symbol: r.symbol,
       };
-      wlState.set(a, entry as unknown as JsonValue);
-      wlTopic.set(a, entry);
+      wlState.set(k, entry as unknown as JsonValue);
+      mirror.set(k, entry);
     }
     meta.set('wlTopicVersion', r.listVersion);
-    if (r.op === 'add') rescreen(new Set([a]), out);
+    if (r.op === 'add') {
+      const addresses = addressesToRescreen([mirror.get(k)!]);
+      if (addresses.size > 0) rescreen(addresses, out);
+    }
   }
 
   // How a retained transfer is written (serialize): the expiry of the state entry being written, or
@@ -850,7 +890,8 @@ export function createEngine(opts: EngineOptions): Engine {
       if (meta.get('wlFileVersion') === list.version) return out;
       meta.set('wlFileVersion', list.version);
       // Re-screen against every entry: alert ids are deterministic, so findings already raised dedupe.
-      if (list.entries.size > 0) rescreen(new Set(list.entries.keys()), out);
+      const addresses = addressesToRescreen([...list.entries.values(), ...list.entities.values()]);
+      if (addresses.size > 0) rescreen(addresses, out);
       return out;
     },
     watermark: wm,
@@ -859,8 +900,7 @@ export function createEngine(opts: EngineOptions): Engine {
       lastSweep = maxTime;
       pending.clear();
       addrMemo.clear();
-      wlTopic.clear();
-      for (const [k, entry] of wlState.entries()) wlTopic.set(k, entry.v as unknown as WatchEntry);
+      mirrorWatchlist();
       for (const [, entry] of rsState.entries()) retain(entry.v as unknown as Stored);
       for (const rule of rules)
         for (const [, entry] of stateOf(rule).entries()) entry.v = resolveRefs(entry.v) as JsonValue;

@@ -13,6 +13,7 @@ import {
   type CrmChange,
   type ExchangeTrade,
 } from '@tributary/schemas';
+import { entityOf } from './identity.ts';
 
 export interface EventRef {
   topic: string;
@@ -20,16 +21,30 @@ export interface EventRef {
   offset: string;
 }
 
-/** A watchlist entry published on the watchlist topic (files use the same shape after parsing). */
-export const watchlistRecord = z.object({
-  op: z.enum(['add', 'remove']).default('add'),
-  address: z.string().min(1),
-  listId: z.string(),
-  listVersion: z.string(),
-  entryId: z.string().nullable().default(null),
-  program: z.string().nullable().default(null),
-  symbol: z.string().nullable().default(null),
-});
+/** A watchlist entry published on the watchlist topic (files use the same shape after parsing): an
+ * `address`, or an `entity` of the identity graph (identity.ts `entityOf`: `customer:hubspot:contact:42`,
+ * `email:x@y.io`, `phone:…`, `exchange-account:…`, `account:…`). */
+export const watchlistRecord = z
+  .object({
+    op: z.enum(['add', 'remove']).default('add'),
+    address: z.string().min(1).nullable().default(null),
+    entity: z.string().min(1).nullable().default(null),
+    name: z.string().nullable().default(null),
+    listId: z.string(),
+    listVersion: z.string(),
+    entryId: z.string().nullable().default(null),
+    program: z.string().nullable().default(null),
+    symbol: z.string().nullable().default(null),
+  })
+  .refine((r) => (r.address === null) !== (r.entity === null), {
+    message: 'exactly one of address and entity',
+    path: ['address'],
+  })
+  .refine((r) => r.entity === null || entityOf(r.entity) !== null, {
+    message:
+      'not an entity: customer:<salesforce|hubspot>:<object>:<id>, email:, phone:, exchange-account: or account:',
+    path: ['entity'],
+  });
 export type WatchlistRecord = z.infer<typeof watchlistRecord>;
 
 interface Base {
@@ -94,7 +109,7 @@ export function eventId(e: { kind: EventKind; record: unknown }): string {
       return (e.record as Alert).alertId;
     case 'watchlist': {
       const r = e.record as WatchlistRecord;
-      return `watchlist:${r.listId}:${r.listVersion}:${r.address}`;
+      return `watchlist:${r.listId}:${r.listVersion}:${r.address ?? r.entity}`;
     }
   }
 }
@@ -218,6 +233,6 @@ export function describeEvent(e: CorrelationEvent): string {
     case 'alert':
       return `alert ${e.record.ruleId} ${e.record.alertId}: ${e.record.summary}`;
     case 'watchlist':
-      return `watchlist ${e.record.op} ${e.record.address} (${e.record.listId} ${e.record.listVersion})`;
+      return `watchlist ${e.record.op} ${e.record.address ?? e.record.entity} (${e.record.listId} ${e.record.listVersion})`;
   }
 }

@@ -43,6 +43,11 @@ export interface IdentityGraph {
   customerOf(kind: IdentityKind, value: string): string | undefined;
   customerOfAddress(address: string | null): string | undefined;
   links(customer: string): Links;
+  /** The entities a watchlist can name for a customer: the customer itself and its linked values other than
+   * addresses, as `entityOf` writes them (`email:x@y.io`, …). */
+  entitiesOf(customer: string): string[];
+  /** The addresses linked to the customer an entity (`entityOf`) names or is linked to. */
+  addressesOfEntity(entity: string): string[];
   /** The mapped kind of a CRM field for this change's system and object, if any. */
   fieldKind(c: Pick<CrmChange, 'system' | 'objectType'>, field: string): IdentityKind | undefined;
 }
@@ -52,6 +57,25 @@ function normalize(kind: IdentityKind, v: string): string {
   if (kind === 'email') return v.trim().toLowerCase();
   if (kind === 'phone') return v.replace(/[^\d+]/g, '');
   return v.trim();
+}
+
+/** An entity of the graph named in a watchlist: `customer:<system>:<object type>:<record id>` (a CRM record)
+ * or `<kind>:<value>` for a linked value other than an address (`email:`, `phone:`, `exchange-account:`,
+ * `account:`). Returns it normalized as the graph stores it, or null if `raw` names no such entity. */
+export function entityOf(raw: string): string | null {
+  const t = raw.trim();
+  const colon = t.indexOf(':');
+  if (colon <= 0) return null;
+  const kind = t.slice(0, colon);
+  const rest = t.slice(colon + 1);
+  if (kind === 'customer') {
+    const m = /^(salesforce|hubspot):([^:]+):(.+)$/.exec(rest);
+    return m ? `customer:${m[1]}:${m[2]!.toLowerCase()}:${m[3]}` : null;
+  }
+  const parsed = identityKind.safeParse(kind);
+  if (!parsed.success || parsed.data === 'address') return null;
+  const v = normalize(parsed.data, rest);
+  return v ? `${parsed.data}:${v}` : null;
 }
 
 export function createIdentityGraph(config: IdentityConfig, store: StateStore): IdentityGraph {
@@ -121,5 +145,20 @@ export function createIdentityGraph(config: IdentityConfig, store: StateStore): 
       return address ? (addresses.get(normalizeAddress(address)) as string | undefined) : undefined;
     },
     links: linksOf,
+    entitiesOf(customer) {
+      const out = [customer];
+      for (const [kind, values] of Object.entries(linksOf(customer)) as [IdentityKind, string[]][])
+        if (kind !== 'address') for (const v of values) out.push(`${kind}:${v}`);
+      return out;
+    },
+    addressesOfEntity(entity) {
+      const colon = entity.indexOf(':');
+      const kind = entity.slice(0, colon);
+      const customer =
+        kind === 'customer'
+          ? entity
+          : (byKind[kind as IdentityKind]?.get(entity.slice(colon + 1)) as string | undefined);
+      return customer ? (linksOf(customer).address ?? []) : [];
+    },
   };
 }

@@ -1,14 +1,24 @@
 // Watchlists: addresses from files (OFAC SDN CSV with "Digital Currency Address - XXX" remarks, or a plain
-// CSV of addresses) and from the watchlist topic. Exact match only (OFAC FAQ 594: no fuzzy logic);
-// hex and bech32 addresses are compared lowercase.
+// CSV of addresses) and from the watchlist topic, and entities of the identity graph (a CRM customer, an
+// email, a phone, an exchange account) from a plain CSV or the topic. Exact match only (OFAC FAQ 594: no
+// fuzzy logic); hex and bech32 addresses are compared lowercase, entities as identity.ts normalizes them.
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { normalizeAddress } from './address.ts';
+import { entityOf } from './identity.ts';
 
+/** One listed address or entity; exactly one of `address` and `entity` is set. */
 export interface WatchEntry {
-  address: string;
+  /** The listed address (normalized), or null for an entity entry. */
+  address: string | null;
+  /** The listed entity (`customer:<system>:<object>:<id>`, `email:…`, `phone:…`, `exchange-account:…`,
+   * `account:…`; see identity.ts `entityOf`), or null for an address entry. A transfer matches it when one
+   * of its addresses is linked to the customer it names or is linked to. */
+  entity: string | null;
+  /** The listed party's name where the list gives one (OFAC: SDN_Name). */
+  name: string | null;
   listId: string;
   listVersion: string;
   entryId: string | null;
@@ -19,10 +29,13 @@ export interface WatchEntry {
 export interface Watchlist {
   /** Combined version of the lists (hash of the file contents). */
   version: string;
+  /** Address entries by address. */
   entries: ReadonlyMap<string, WatchEntry>;
+  /** Entity entries by entity. */
+  entities: ReadonlyMap<string, WatchEntry>;
 }
 
-export const EMPTY_WATCHLIST: Watchlist = { version: 'empty', entries: new Map() };
+export const EMPTY_WATCHLIST: Watchlist = { version: 'empty', entries: new Map(), entities: new Map() };
 
 /** RFC 4180 CSV rows (quoted fields, doubled quotes, newlines inside quotes). */
 export function parseCsv(text: string): string[][] {
@@ -57,17 +70,25 @@ export function parseCsv(text: string): string[][] {
 
 const DIGITAL_CURRENCY = /Digital Currency Address - ([A-Za-z0-9]+)\s+([A-Za-z0-9]+)/g;
 
+/** An SDN field's value; `-0-` is OFAC's empty. */
+const sdnField = (f: string | undefined): string | null =>
+  f?.trim() && f.trim() !== '-0-' ? f.trim() : null;
+
 /** OFAC SDN CSV (`sdn.csv`: ent_num, SDN_Name, SDN_Type, Program, ..., Remarks): every "Digital Currency
- * Address - <SYMBOL> <address>" in a row's fields becomes an entry with the row's ent_num and program. */
+ * Address - <SYMBOL> <address>" in a row's fields becomes an entry with the row's ent_num, name and
+ * program. */
 export function parseOfacSdn(text: string, listId: string, listVersion: string): WatchEntry[] {
   const out: WatchEntry[] = [];
   for (const row of parseCsv(text)) {
-    const entryId = row[0]?.trim() || null;
-    const program = row[3]?.trim() && row[3].trim() !== '-0-' ? row[3].trim() : null;
+    const entryId = sdnField(row[0]);
+    const name = sdnField(row[1]);
+    const program = sdnField(row[3]);
     for (const field of row) {
       for (const m of field.matchAll(DIGITAL_CURRENCY)) {
         out.push({
           address: normalizeAddress(m[2]!),
+          entity: null,
+          name,
           listId,
           listVersion,
           entryId,
@@ -80,14 +101,19 @@ export function parseOfacSdn(text: string, listId: string, listVersion: string):
   return out;
 }
 
-/** Plain CSV: `address[,symbol[,program[,entryId]]]`, optional header row starting with `address`. */
+/** Plain CSV: `address[,symbol[,program[,entryId[,name]]]]`, optional header row starting with `address`.
+ * The first column may name an entity instead (`email:x@y.io`, `customer:hubspot:contact:42`; identity.ts
+ * `entityOf`); anything else in it is an address (`bitcoincash:q…` too). */
 export function parsePlainCsv(text: string, listId: string, listVersion: string): WatchEntry[] {
   const out: WatchEntry[] = [];
   for (const row of parseCsv(text)) {
-    const address = row[0]?.trim();
-    if (!address || address.startsWith('#') || address.toLowerCase() === 'address') continue;
+    const first = row[0]?.trim();
+    if (!first || first.startsWith('#') || first.toLowerCase() === 'address') continue;
+    const entity = entityOf(first);
     out.push({
-      address: normalizeAddress(address),
+      address: entity ? null : normalizeAddress(first),
+      entity,
+      name: row[4]?.trim() || null,
       listId,
       listVersion,
       symbol: row[1]?.trim() || null,
@@ -111,6 +137,7 @@ function hash(s: string): string {
 
 export function buildWatchlist(files: { file: WatchlistFile; text: string }[]): Watchlist {
   const entries = new Map<string, WatchEntry>();
+  const entities = new Map<string, WatchEntry>();
   const versions: string[] = [];
   for (const { file, text } of files) {
     const listId = file.listId ?? basename(file.path);
@@ -118,9 +145,13 @@ export function buildWatchlist(files: { file: WatchlistFile; text: string }[]): 
     versions.push(`${listId}@${v}`);
     const parsed =
       file.format === 'ofac-sdn' ? parseOfacSdn(text, listId, v) : parsePlainCsv(text, listId, v);
-    for (const e of parsed) if (!entries.has(e.address)) entries.set(e.address, e);
+    for (const e of parsed) {
+      // The first list naming an address or entity wins (files in config order).
+      const [map, k] = e.entity ? [entities, e.entity] : [entries, e.address!];
+      if (!map.has(k)) map.set(k, e);
+    }
   }
-  return { version: versions.length ? hash(versions.join(',')) : 'empty', entries };
+  return { version: versions.length ? hash(versions.join(',')) : 'empty', entries, entities };
 }
 
 export async function loadWatchlist(files: WatchlistFile[]): Promise<Watchlist> {
@@ -151,7 +182,10 @@ export function watchWatchlistFiles(
       const list = await loadWatchlist(files);
       if (list.version !== version) {
         version = list.version;
-        opts.logger.info({ version, entries: list.entries.size }, 'watchlist reloaded');
+        opts.logger.info(
+          { version, entries: list.entries.size, entities: list.entities.size },
+          'watchlist reloaded',
+        );
         onChange(list);
       }
     } catch (err) {

@@ -7,12 +7,15 @@ import { runProcessor, type ProcessorOptions } from '../src/processor.ts';
 import { catalogue } from '../src/rules/index.ts';
 import { backtestEvents } from '../src/backtest.ts';
 import { loadWatchlist } from '../src/watchlist.ts';
+import { makeEvent, watchlistRecord } from '../src/events.ts';
 import { appendFileSync } from 'node:fs';
 import {
+  A3,
   createInputTopics,
   EXPECTED,
   NEW_X,
   produce,
+  produceTo,
   scenario,
   scenarioEvents,
   topicsFor,
@@ -30,7 +33,7 @@ function expectedByEngine(phases: Produced[][], list: Awaited<ReturnType<typeof 
 }
 
 describe('processor against real Kafka', () => {
-  it('raises exactly the scenario alerts, with evidence, and nothing for the benign traffic; a restart adds none; a list change re-screens', async () => {
+  it('raises exactly the scenario alerts, with evidence, and nothing for the benign traffic; a restart adds none; a list change (an address in a file, an entity on the topic) re-screens', async () => {
     const prefix = uniquePrefix();
     await createInputTopics(brokers, prefix);
     const sdn = writeSdn();
@@ -112,6 +115,44 @@ describe('processor against real Kafka', () => {
     expect(added.map((a) => [a.ruleId, a.entity])).toEqual([['watchlist-transfer', `address:${NEW_X}`]]);
     expect(after).toHaveLength(alerts.length + 1);
 
+    // An entity on the watchlist topic: carol's email. The processor re-screens the traffic of carol's
+    // linked address through the identity graph, and raises what the pure engine raises for it.
+    const listing = {
+      op: 'add',
+      entity: 'email:Carol@Example.com',
+      name: 'reported mule',
+      listId: 'fraud-desk',
+      listVersion: '2026-03-02',
+    };
+    await produceTo(brokers, [{ topic: inputs.watchlist, value: listing }]);
+    const ac4 = new AbortController();
+    const fourth = runProcessor(opts(ac4.signal));
+    const deadline4 = Date.now() + 30_000;
+    let withEntity = await readTopic(brokers, `${prefix}alerts`);
+    while (withEntity.length === after.length && Date.now() < deadline4) {
+      await new Promise((r) => setTimeout(r, 300));
+      withEntity = await readTopic(brokers, `${prefix}alerts`);
+    }
+    await waitCaughtUp(brokers, groupId, [inputs.watchlist]);
+    ac4.abort();
+    await fourth;
+    const byEntity = withEntity.slice(after.length).map((m) => alertSchema.parse(JSON.parse(m.value!)));
+    const listEvent = makeEvent('watchlist', watchlistRecord.parse(listing), {
+      topic: inputs.watchlist,
+      partition: 0,
+      offset: '0',
+    });
+    const pureEntity = backtestEvents([...scenarioEvents(phases), listEvent], {
+      rules: catalogue(),
+      watchlist: await loadWatchlist([{ path: sdn, format: 'ofac-sdn' }]),
+    }).alerts.filter((a) => a.details.matchedEntity);
+    expect(pureEntity.length).toBeGreaterThan(0);
+    expect(byEntity.map((a) => a.alertId).sort()).toEqual(pureEntity.map((a) => a.alertId).sort());
+    for (const a of byEntity) {
+      expect([a.ruleId, a.entity]).toEqual(['watchlist-transfer', 'customer:hubspot:contact:103']);
+      expect(a.details).toMatchObject({ matchedEntity: 'email:carol@example.com', matchedAddress: A3 });
+    }
+
     // The backtest command replays the same topics and prints the same findings.
     const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
     const configFile = writeConfig({
@@ -128,13 +169,14 @@ describe('processor against real Kafka', () => {
       .split('\n')
       .filter((l) => l.startsWith('{"alertId"'))
       .map((l) => alertSchema.parse(JSON.parse(l)));
-    // From 03:00 on (all scenario findings complete after 05:00), with the current list: all 8.
+    // From 03:00 on (all scenario findings complete after 05:00), with the current lists (the file's and
+    // the topic's entity entry): all 10.
     expect(
       printed
         .filter((a) => a.mode === 'active')
         .map((a) => a.alertId)
         .sort(),
-    ).toEqual([...alerts, ...added].map((a) => a.alertId).sort());
+    ).toEqual([...alerts, ...added, ...byEntity].map((a) => a.alertId).sort());
     const list = spawnCli(['rules', '--config', configFile], { cli });
     expect(await list.exited).toBe(0);
     expect(list.output().trim().split('\n')).toHaveLength(12);

@@ -83,6 +83,35 @@ describe('watchlist files', () => {
       ['XBT', 'bc1qexample000', '12345', 'DPRK3'],
       ['TRX', 'TXyz123', '12345', 'DPRK3'],
     ]);
+    // The listed entity's name goes with each of its addresses.
+    expect(new Set(entries.map((e) => [e.name, e.entity].join('|')))).toEqual(new Set(['LAZARUS|']));
+  });
+
+  it('takes entities of the identity graph from a plain CSV, and addresses that merely hold a colon', () => {
+    const entries = parsePlainCsv(
+      [
+        'address,symbol,program,entryId,name',
+        'email:Mule@Example.COM,,FRAUD,F-1,mule ring 4',
+        'customer:hubspot:Contact:42',
+        'phone:+1 (555) 010-9999',
+        'exchange-account: EX-9 ',
+        'bitcoincash:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a,BCH',
+      ].join('\n'),
+      'fraud',
+      'v1',
+    );
+    expect(entries.map((e) => [e.entity, e.address, e.name])).toEqual([
+      ['email:mule@example.com', null, 'mule ring 4'],
+      ['customer:hubspot:contact:42', null, null],
+      ['phone:+15550109999', null, null],
+      ['exchange-account:EX-9', null, null],
+      [null, 'bitcoincash:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a', null],
+    ]);
+    const list = buildWatchlist([
+      { file: { path: 'fraud.csv', format: 'csv' }, text: 'email:a@b.c\n0x01\n' },
+    ]);
+    expect([...list.entities.keys()]).toEqual(['email:a@b.c']);
+    expect([...list.entries.keys()]).toEqual(['0x01']);
   });
 
   it('parses a plain CSV and versions lists by content', () => {

@@ -10,7 +10,9 @@ import {
   watchlistTransfer,
 } from '../src/rules/index.ts';
 import { buildWatchlist } from '../src/watchlist.ts';
-import type { CorrelationEvent } from '../src/events.ts';
+import { changelogMessages } from '../src/changelog.ts';
+import { createStore } from '../src/store.ts';
+import { decodeAs, makeEvent, watchlistRecord, type CorrelationEvent } from '../src/events.ts';
 import { address, crm, H, T0, transfer } from './fixtures.ts';
 
 const A = address('victim-a');
@@ -297,12 +299,168 @@ describe('rule 5: watchlisted address transfer', () => {
         address: NEW,
         listId: 'internal',
         listVersion: '2026-03-01',
+        entity: null,
+        name: null,
         entryId: null,
         program: null,
         symbol: 'ETH',
       },
     });
     expect(out.map((o) => o.alert.details.listId)).toEqual(['internal']);
+  });
+});
+
+describe('rule 5: watchlisted entity (through the identity graph)', () => {
+  let n = 0;
+  const listing = (
+    at: number,
+    record: Partial<Extract<CorrelationEvent, { kind: 'watchlist' }>['record']>,
+  ): CorrelationEvent => {
+    const parsed = watchlistRecord.parse({ listId: 'fraud', listVersion: 'v7', ...record });
+    return makeEvent(
+      'watchlist',
+      parsed,
+      {
+        topic: 'correlation.watchlist',
+        partition: 0,
+        offset: String(n++),
+      },
+      at,
+    );
+  };
+
+  it('fires on an outflow from an address of a customer whose email is listed, naming the customer', () => {
+    const out = run(
+      [watchlistTransfer()],
+      [
+        customerCreated(T0),
+        listing(T0 + H, { entity: 'email:Alice@Example.com ', name: 'mule ring 4', entryId: 'F-12' }),
+        transfer({ from: A, to: NEW, at: T0 + 2 * H, amount: '700' }),
+      ],
+    );
+    expect(out).toHaveLength(1);
+    const a = out[0]!.alert;
+    expect(a).toMatchObject({ ruleId: 'watchlist-transfer', entity: 'customer:hubspot:contact:101' });
+    expect(a.details).toMatchObject({
+      listId: 'fraud',
+      listVersion: 'v7',
+      entryId: 'F-12',
+      name: 'mule ring 4',
+      matchedEntity: 'email:alice@example.com',
+      matchedAddress: A,
+      customer: 'customer:hubspot:contact:101',
+      direction: 'in',
+    });
+    expect(a.labels[0]).toMatchObject({ entity: 'customer:hubspot:contact:101', label: 'attacker' });
+    expect(a.summary).toContain('listed as email:alice@example.com (fraud v7, entry F-12, mule ring 4)');
+  });
+
+  it('matches a listed customer record, phone or exchange account, inflows as well as outflows', () => {
+    for (const entity of [
+      'customer:hubspot:CONTACT:101',
+      'phone:+1 (555) 010-9999',
+      'exchange-account:EX-9',
+    ]) {
+      const out = run(
+        [watchlistTransfer()],
+        [
+          crm({
+            recordId: '101',
+            changeType: 'create',
+            at: T0,
+            values: { payout_address: A, phone: '+15550109999', exchange_account_id: 'EX-9' },
+          }),
+          listing(T0 + H, { entity }),
+          transfer({ from: NEW, to: A, at: T0 + 2 * H }),
+        ],
+      );
+      expect(
+        out.map((o) => [o.alert.entity, o.alert.details.direction]),
+        entity,
+      ).toEqual([['customer:hubspot:contact:101', 'out']]);
+    }
+  });
+
+  it('near misses: another customer listed; the listed email changed away before the transfer; removed', () => {
+    const other = run(
+      [watchlistTransfer()],
+      [
+        customerCreated(T0),
+        crm({ recordId: '102', changeType: 'create', at: T0, values: { email: 'bob@example.com' } }),
+        listing(T0 + H, { entity: 'email:bob@example.com' }),
+        listing(T0 + H, { entity: 'customer:hubspot:contact:103' }),
+        transfer({ from: A, to: NEW, at: T0 + 2 * H }),
+      ],
+    );
+    expect(other).toEqual([]);
+    const changed = run(
+      [watchlistTransfer()],
+      [
+        customerCreated(T0),
+        listing(T0 + H, { entity: 'email:mallory@example.com' }),
+        crm({ recordId: '101', at: T0 + 2 * H, values: { email: 'mallory@example.com' } }),
+        crm({
+          recordId: '101',
+          at: T0 + 3 * H,
+          values: { email: 'alice@example.com' },
+          previous: { email: 'mallory@example.com' },
+        }),
+        transfer({ from: A, to: NEW, at: T0 + 4 * H }),
+        listing(T0 + 5 * H, { op: 'remove', entity: 'email:mallory@example.com' }),
+        crm({ recordId: '101', at: T0 + 6 * H, values: { email: 'mallory@example.com' } }),
+        transfer({ from: A, to: NEW, at: T0 + 7 * H }),
+      ],
+    );
+    expect(changed).toEqual([]);
+  });
+
+  it('re-screens the linked addresses when an entity is listed, on the topic or in a file, once', () => {
+    const events = [customerCreated(T0), transfer({ from: A, to: NEW, at: T0 + H, amount: '5' })];
+    const engine = createEngine({ rules: [watchlistTransfer()] });
+    expect(events.flatMap((e) => engine.process(e))).toEqual([]);
+    const out = engine.process(listing(T0 + 2 * H, { entity: 'email:alice@example.com' }));
+    expect(out.map((o) => o.alert.entity)).toEqual(['customer:hubspot:contact:101']);
+
+    const fromFile = createEngine({ rules: [watchlistTransfer()] });
+    events.forEach((e) => fromFile.process(e));
+    const csv = '# internal fraud list\ncustomer:hubspot:contact:101,,FRAUD,F-1,Alice M.\n';
+    const list = buildWatchlist([{ file: { path: '/lists/fraud.csv', format: 'csv' }, text: csv }]);
+    const rescreened = fromFile.setWatchlist(list);
+    expect(rescreened.map((o) => [o.alert.entity, o.alert.details.name])).toEqual([
+      ['customer:hubspot:contact:101', 'Alice M.'],
+    ]);
+    // The same transfer of the same customer is one finding, whichever list named it: one alert id.
+    expect(rescreened[0]!.alert.alertId).toBe(out[0]!.alert.alertId);
+    expect(fromFile.setWatchlist(list)).toEqual([]);
+  });
+
+  it('keeps topic entity entries across a restore from the changelog', () => {
+    const first = createEngine({ rules: [watchlistTransfer()] });
+    [customerCreated(T0), listing(T0 + H, { entity: 'email:alice@example.com' })].forEach((e) =>
+      first.process(e),
+    );
+    const store = createStore();
+    for (const m of changelogMessages(first.store.takeChanges(), first.serialize))
+      store.restore(String(m.key), m.value === null ? null : JSON.parse(String(m.value)));
+    const second = createEngine({ rules: [watchlistTransfer()], store });
+    second.restored();
+    const out = second.process(transfer({ from: A, to: NEW, at: T0 + 2 * H }));
+    expect(out.map((o) => o.alert.details.matchedEntity)).toEqual(['email:alice@example.com']);
+  });
+
+  it('rejects a topic record naming both or neither, or no known entity', () => {
+    const bad = (v: object) =>
+      decodeAs('watchlist', { topic: 'w', partition: 0, offset: '0' }, Buffer.from(JSON.stringify(v)), T0);
+    expect(bad({ address: A, entity: 'email:x@y.io', listId: 'l', listVersion: '1' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('exactly one of address and entity'),
+    });
+    expect(bad({ listId: 'l', listVersion: '1' })).toMatchObject({ ok: false });
+    expect(bad({ entity: 'twitter:@x', listId: 'l', listVersion: '1' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('entity: not an entity'),
+    });
+    expect(bad({ entity: 'email:x@y.io', listId: 'l', listVersion: '1' })).toMatchObject({ ok: true });
   });
 });
 
