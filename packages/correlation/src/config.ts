@@ -1,6 +1,7 @@
 // Processor / backtest configuration (JSON file), validated.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { TOPICS } from '@tributary/schemas';
 import { DEFAULT_INPUT_TOPICS, type InputTopics } from './events.ts';
 import { identityConfig, DEFAULT_IDENTITY } from './identity.ts';
 import { DEFAULT_MAX_BYTES_PER_PARTITION, type OutputTopics, type ProcessorOptions } from './processor.ts';
@@ -37,7 +38,7 @@ export const correlationConfig = z.object({
     .partial()
     .default({}),
   outputs: z
-    .object({ alerts: z.string(), testAlerts: z.string(), changelog: z.string() })
+    .object({ alerts: z.string(), testAlerts: z.string(), changelog: z.string(), deadLetters: z.string() })
     .partial()
     .default({}),
   outputPartitions: z.number().int().positive().default(1),
@@ -92,6 +93,7 @@ export function topicsOf(c: Pick<CorrelationConfig, 'topicPrefix' | 'inputs' | '
       alerts: p + (c.outputs.alerts ?? 'alerts'),
       testAlerts: p + (c.outputs.testAlerts ?? 'alerts.test'),
       changelog: p + (c.outputs.changelog ?? 'correlation.changelog'),
+      deadLetters: p + (c.outputs.deadLetters ?? TOPICS.deadLetters.name),
     },
   };
 }

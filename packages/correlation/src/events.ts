@@ -134,7 +134,15 @@ export function makeEvent<K extends EventKind>(
   return { kind, record, ref, time: t, id: eventId({ kind, record }) } as EventOf<K>;
 }
 
-export type DecodeResult = { ok: true; event: CorrelationEvent } | { ok: false; reason: string };
+/** Why a record was not decoded: `retract` is a reorged chain record (skipped, see README); the others
+ * are malformed input, which the processor dead-letters. */
+export type RejectCode = 'retract' | 'tombstone' | 'not-json' | 'invalid' | 'unknown-topic';
+
+export type DecodeResult =
+  { ok: true; event: CorrelationEvent } | { ok: false; code: RejectCode; reason: string };
+
+const invalid = (reason: string): DecodeResult => ({ ok: false, code: 'invalid', reason });
+const RETRACT: DecodeResult = { ok: false, code: 'retract', reason: 'retract' };
 
 /** The event kind an input topic carries, if it is one. */
 export function kindOfTopic(topics: InputTopics, topic: string): EventKind | null {
@@ -157,7 +165,7 @@ export function decodeMessage(
   timestamp: number,
 ): DecodeResult {
   const kind = kindOfTopic(topics, topic);
-  if (!kind) return { ok: false, reason: `unknown topic ${topic}` };
+  if (!kind) return { ok: false, code: 'unknown-topic', reason: `unknown topic ${topic}` };
   return decodeAs(kind, { topic, partition, offset }, value, timestamp);
 }
 
@@ -168,12 +176,12 @@ export function decodeAs(
   value: Buffer | null,
   timestamp: number,
 ): DecodeResult {
-  if (!value) return { ok: false, reason: 'tombstone' };
+  if (!value) return { ok: false, code: 'tombstone', reason: 'tombstone (no value)' };
   let json: unknown;
   try {
     json = JSON.parse(value.toString('utf8'));
   } catch {
-    return { ok: false, reason: 'not JSON' };
+    return { ok: false, code: 'not-json', reason: 'not JSON' };
   }
   const parse = <T>(schema: z.ZodType<T>): T | string => {
     const r = schema.safeParse(json);
@@ -182,37 +190,33 @@ export function decodeAs(
   switch (kind) {
     case 'transfer': {
       const r = parse(chainTransfer);
-      if (typeof r === 'string') return { ok: false, reason: r };
-      if (r.op === 'retract') return { ok: false, reason: 'retract' };
+      if (typeof r === 'string') return invalid(r);
+      if (r.op === 'retract') return RETRACT;
       return { ok: true, event: makeEvent('transfer', r, ref) };
     }
     case 'transaction': {
       const r = parse(chainTransaction);
-      if (typeof r === 'string') return { ok: false, reason: r };
-      if (r.op === 'retract') return { ok: false, reason: 'retract' };
+      if (typeof r === 'string') return invalid(r);
+      if (r.op === 'retract') return RETRACT;
       return { ok: true, event: makeEvent('transaction', r, ref) };
     }
     case 'trade': {
       const r = parse(exchangeTrade);
-      return typeof r === 'string'
-        ? { ok: false, reason: r }
-        : { ok: true, event: makeEvent('trade', r, ref) };
+      return typeof r === 'string' ? invalid(r) : { ok: true, event: makeEvent('trade', r, ref) };
     }
     case 'crm': {
       const r = parse(crmChange);
-      return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, event: makeEvent('crm', r, ref) };
+      return typeof r === 'string' ? invalid(r) : { ok: true, event: makeEvent('crm', r, ref) };
     }
     case 'watchlist': {
       const r = parse(watchlistRecord);
       return typeof r === 'string'
-        ? { ok: false, reason: r }
+        ? invalid(r)
         : { ok: true, event: makeEvent('watchlist', r, ref, timestamp) };
     }
     case 'alert': {
       const r = parse(alertSchema);
-      return typeof r === 'string'
-        ? { ok: false, reason: r }
-        : { ok: true, event: makeEvent('alert', r, ref) };
+      return typeof r === 'string' ? invalid(r) : { ok: true, event: makeEvent('alert', r, ref) };
     }
   }
 }

@@ -17,6 +17,11 @@ export function createProcessorMetrics() {
     'tributary_correlation_late_records_total',
     'Input records behind the watermark (no rule ran)',
   );
+  const deadLetters = c(
+    'tributary_correlation_dead_letters_total',
+    'Malformed input records written to the dead-letter topic',
+    ['topic'],
+  );
   const transactions = c('tributary_correlation_transactions_total', 'Transactions committed');
   const restarts = c(
     'tributary_correlation_session_restarts_total',
@@ -35,6 +40,7 @@ export function createProcessorMetrics() {
       records.inc({ topic: info.topic }, info.records);
       alerts.inc(info.alerts);
       late.inc(info.late);
+      if (info.deadLetters) deadLetters.inc({ topic: info.topic }, info.deadLetters);
       transactions.inc();
       lastAt = Date.now();
       lastCommit.set(lastAt / 1000);

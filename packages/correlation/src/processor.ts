@@ -15,8 +15,9 @@ import {
 } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { recordHeaders } from '@tributary/schemas';
+import { recordHeaders, TOPICS } from '@tributary/schemas';
 import { sleep, withRetry } from '@tributary/sdk';
+import { deadLetterMessage } from './dead-letter.ts';
 import { changelogMessages, restoreChangelog } from './changelog.ts';
 import type { Rule } from './dsl.ts';
 import { CoPartitionedAssigner } from './co-partition.ts';
@@ -42,6 +43,8 @@ export interface OutputTopics {
   testAlerts: string;
   /** Compacted state changelog. */
   changelog: string;
+  /** Malformed input records with the reason (default `deadletter`, the platform's dead-letter topic). */
+  deadLetters?: string;
 }
 
 export interface ProcessorOptions {
@@ -105,7 +108,11 @@ export interface CommitInfo {
   alerts: number;
   /** Records of this batch older than the watermark (counted, matched by no rule). */
   late: number;
+  /** Malformed records of this batch, written to the dead-letter topic. */
+  deadLetters: number;
 }
+
+const deadLetterTopicOf = (o: ProcessorOptions) => o.outputs.deadLetters ?? TOPICS.deadLetters.name;
 
 const MAX_CHUNK_BYTES = 900 * 1024;
 export const DEFAULT_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
@@ -219,6 +226,7 @@ async function ensureOutputs(
         configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
         n: tasks > 1 ? tasks : 0,
       },
+      { topic: deadLetterTopicOf(o), configEntries: none, n: 0 },
       ...(routedTopic ? [{ topic: routedTopic.topic, configEntries: none, n: routedTopic.partitions }] : []),
     ].filter((t) => !existing.has(t.topic));
     if (wanted.length) {
@@ -308,6 +316,10 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
   });
   const partitioned = (o.partitioned ?? false) || o.byEntity !== undefined;
   const { inputs, watchlistTopic } = await ensureOutputs(kafka, o);
+  const deadLetterTopic = deadLetterTopicOf(o);
+  // Who wrote a dead letter, as the platform's dead-letter records name it (the rekey stage's group id
+  // ends in -rekey).
+  const connector = `correlation:${o.groupId}`;
   const transactionalIdOf = (task: number) =>
     partitioned ? `${o.groupId}-${task}` : (o.transactionalId ?? `${o.groupId}-0`);
   const tasks = new Map<number, Task>();
@@ -435,10 +447,10 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
       task: Task,
       alerts: Emitted[],
       offsets: { topic: string; partition: number; next: string } | null,
-      routed: { topic: string; m: Message }[] = [],
+      records: { topic: string; m: Message }[] = [],
     ) => {
       const out = [
-        ...routed,
+        ...records,
         ...alertMessages(alerts, o.outputs),
         ...changelogMessages(task.store.takeChanges(), task.engine.serialize).map((m) => ({
           topic: o.outputs.changelog,
@@ -566,6 +578,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                 records: 0,
                 alerts: alerts.length,
                 late: 0,
+                deadLetters: 0,
               });
             } catch (err) {
               if (!(await fenced(task, err))) throw err;
@@ -632,6 +645,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                 const bound = aligned ? clock.bound(tp, Date.now()) : Number.POSITIVE_INFINITY;
                 const alerts: Emitted[] = applyWatchlist(task);
                 const routed: { topic: string; m: Message }[] = [];
+                const dead: { topic: string; m: Message }[] = [];
                 const late0 = engine.stats().late;
                 let skipped = 0;
                 let records = 0;
@@ -658,11 +672,18 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                   records++;
                   if (!d.ok) {
                     skipped++;
-                    if (d.reason !== 'retract')
-                      logger.debug(
-                        { topic: batch.topic, offset: m.offset, reason: d.reason },
-                        'input record skipped',
-                      );
+                    if (d.code !== 'retract') {
+                      const at = { topic: batch.topic, partition: batch.partition, offset: m.offset };
+                      if (dead.length === 0)
+                        logger.warn(
+                          { ...at, code: d.code, reason: d.reason },
+                          'malformed input record: written to the dead-letter topic',
+                        );
+                      dead.push({
+                        topic: deadLetterTopic,
+                        m: deadLetterMessage(connector, at, m.value, d.code, d.reason),
+                      });
+                    }
                     continue;
                   }
                   head = d.event.time;
@@ -679,7 +700,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                   end === null
                     ? null
                     : { topic: batch.topic, partition: batch.partition, next: String(BigInt(end) + 1n) },
-                  routed,
+                  dead.length ? [...routed, ...dead] : routed,
                 );
                 if (end !== null) resolveOffset(end);
                 if (aligned && !Number.isNaN(head))
@@ -703,7 +724,10 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                   records,
                   alerts: alerts.length,
                   late: engine.stats().late - late0,
+                  deadLetters: dead.length,
                 });
+                if (dead.length > 1)
+                  logger.warn({ count: dead.length }, 'malformed input records dead-lettered in this batch');
                 if (skipped) logger.debug({ skipped }, 'records skipped');
                 if (batches % 100 === 0) logger.info({ batches, task: id, ...engine.stats() }, 'progress');
               } catch (err) {
@@ -750,7 +774,12 @@ async function readWatchlistTopic(
       if (signal.aborted) return;
       const d = decodeMessage(o.inputs, topic, partition, m.offset, m.value, Number(m.timestamp));
       if (d.ok) out.push(d.event);
-      else o.logger.debug({ topic, offset: m.offset, reason: d.reason }, 'watchlist record skipped');
+      // Read by every task outside the group, not in a transaction: logged, not dead-lettered.
+      else if (d.code !== 'retract')
+        o.logger.warn(
+          { topic, partition, offset: m.offset, code: d.code, reason: d.reason },
+          'malformed watchlist record skipped',
+        );
     },
   });
   return reader;

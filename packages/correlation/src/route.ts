@@ -115,7 +115,7 @@ export function routedMessage(e: CorrelationEvent, value: Buffer, partition: num
 /** A by-entity record: decoded as its source's kind, its evidence naming the source position. */
 export function decodeRouted(m: Pick<KafkaMessage, 'headers' | 'value' | 'timestamp'>): DecodeResult {
   const source = routedSource(m.headers);
-  if (typeof source === 'string') return { ok: false, reason: source };
+  if (typeof source === 'string') return { ok: false, code: 'invalid', reason: source };
   return decodeAs(source.kind, source.ref, m.value, Number(m.timestamp));
 }
 

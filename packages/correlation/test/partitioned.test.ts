@@ -19,7 +19,7 @@ import {
   transferMaker,
   type Keyed,
 } from './entity-keyed.ts';
-import { topicsFor, uniquePrefix, waitCaughtUp } from './scenario.ts';
+import { produceTo, topicsFor, uniquePrefix, waitCaughtUp } from './scenario.ts';
 
 const brokers = inject('kafkaBrokers');
 const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
@@ -178,6 +178,9 @@ describe('partitioned processor (scale-out by partitions)', () => {
           () => w.child.exitCode === null,
         );
       }
+      // One malformed transfer: dead-lettered and counted, the rest unaffected.
+      await produceTo(brokers, [{ topic: inputs.transfers, partition: 1, value: Buffer.from('oops') }]);
+      await waitCaughtUp(brokers, groupId, [inputs.transfers], 90_000, () => w.child.exitCode === null);
       const deadline = Date.now() + 30_000;
       let alerts: Alert[] = [];
       while (alerts.length < KEYED_EXPECTED.length && Date.now() < deadline) {
@@ -205,8 +208,13 @@ describe('partitioned processor (scale-out by partitions)', () => {
       expect(byTopic[inputs.transfers]).toBe(
         keyedScenario(20)
           .flat()
-          .filter((r) => r.topic === 'transfers').length,
+          .filter((r) => r.topic === 'transfers').length + 1,
       );
+      expect(text).toContain(`tributary_correlation_dead_letters_total{topic="${inputs.transfers}"} 1`);
+      const dead = await readTopic(brokers, outputs.deadLetters!);
+      expect(dead.map((m) => JSON.parse(m.value!) as { reason: string; sourceRef: string })).toMatchObject([
+        { reason: 'not-json', sourceRef: expect.stringMatching(new RegExp(`^${inputs.transfers}:1:\\d+$`)) },
+      ]);
     } finally {
       w.kill('SIGTERM');
     }

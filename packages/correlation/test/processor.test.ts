@@ -2,7 +2,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
 import { join } from 'node:path';
 import { readTopic, spawnCli, writeConfig } from '@tributary/testkit';
-import { alert as alertSchema, type Alert } from '@tributary/schemas';
+import { alert as alertSchema, deadLetter as deadLetterSchema, type Alert } from '@tributary/schemas';
 import { runProcessor, type ProcessorOptions } from '../src/processor.ts';
 import { catalogue } from '../src/rules/index.ts';
 import { backtestEvents } from '../src/backtest.ts';
@@ -33,7 +33,7 @@ function expectedByEngine(phases: Produced[][], list: Awaited<ReturnType<typeof 
 }
 
 describe('processor against real Kafka', () => {
-  it('raises exactly the scenario alerts, with evidence, and nothing for the benign traffic; a restart adds none; a list change (an address in a file, an entity on the topic) re-screens', async () => {
+  it('raises exactly the scenario alerts, with evidence, and nothing for the benign traffic; a restart adds none; a list change (an address in a file, an entity on the topic) re-screens; malformed input is dead-lettered', async () => {
     const prefix = uniquePrefix();
     await createInputTopics(brokers, prefix);
     const sdn = writeSdn();
@@ -124,7 +124,14 @@ describe('processor against real Kafka', () => {
       listId: 'fraud-desk',
       listVersion: '2026-03-02',
     };
-    await produceTo(brokers, [{ topic: inputs.watchlist, value: listing }]);
+    // With it, malformed input: not JSON, a CRM change failing the schema, an entity no graph knows. Each
+    // goes to the dead-letter topic with its reason and position; the stream goes on.
+    await produceTo(brokers, [
+      { topic: inputs.transfers, partition: 0, value: Buffer.from('{"chain":') },
+      { topic: inputs.crm, partition: 1, value: { system: 'hubspot', recordId: 7 } },
+      { topic: inputs.watchlist, value: { entity: 'twitter:@mule', listId: 'x', listVersion: '1' } },
+      { topic: inputs.watchlist, value: listing },
+    ]);
     const ac4 = new AbortController();
     const fourth = runProcessor(opts(ac4.signal));
     const deadline4 = Date.now() + 30_000;
@@ -133,9 +140,27 @@ describe('processor against real Kafka', () => {
       await new Promise((r) => setTimeout(r, 300));
       withEntity = await readTopic(brokers, `${prefix}alerts`);
     }
-    await waitCaughtUp(brokers, groupId, [inputs.watchlist]);
+    await waitCaughtUp(brokers, groupId, watched.concat(inputs.watchlist));
     ac4.abort();
     await fourth;
+    const dead = (await readTopic(brokers, `${prefix}deadletter`)).map((m) =>
+      deadLetterSchema.parse(JSON.parse(m.value!)),
+    );
+    const deadAt = (input: string) => dead.find((d) => d.sourceRef.startsWith(`${input}:`));
+    expect(dead).toHaveLength(3);
+    expect(deadAt(inputs.watchlist)).toMatchObject({
+      reason: 'invalid',
+      sourceRef: `${inputs.watchlist}:0:0`,
+      error: expect.stringMatching(/entity: not an entity/),
+    });
+    expect(deadAt(inputs.crm)).toMatchObject({ reason: 'invalid', error: expect.stringMatching(/recordId/) });
+    expect(deadAt(inputs.crm)!.sourceRef).toMatch(/:1:\d+$/);
+    expect(deadAt(inputs.transfers)).toMatchObject({
+      connector: `correlation:${groupId}`,
+      reason: 'not-json',
+      error: 'not JSON',
+      payload: '{"chain":',
+    });
     const byEntity = withEntity.slice(after.length).map((m) => alertSchema.parse(JSON.parse(m.value!)));
     const listEvent = makeEvent('watchlist', watchlistRecord.parse(listing), {
       topic: inputs.watchlist,
