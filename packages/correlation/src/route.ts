@@ -3,6 +3,7 @@
 // can never disagree: the rekey stage routes an event to the partition of every routing entity it
 // concerns, and a task evaluates a state key only if the key's routing entity hashes to its partition.
 import type { KafkaMessage, Message } from 'kafkajs';
+import type { ChainTransfer } from '@tributary/schemas';
 import {
   decodeAs,
   type CorrelationEvent,
@@ -55,6 +56,10 @@ export function chainedAlertsOf(rules: Pick<Rule, 'id' | 'mode' | 'crossEntity'>
   return out;
 }
 
+/** An address-poisoning candidate (rule 4's step): a token transfer of nothing. */
+const isZeroValueToken = (r: ChainTransfer): boolean =>
+  r.kind !== 'native' && r.kind !== 'utxo' && /^0+$/.test(r.amount);
+
 export interface RouteOptions {
   partitions: number;
   /** Alerts (by rule id) consumed by cross-entity rules, and the routing entity of each such rule. */
@@ -65,6 +70,9 @@ export interface RouteOptions {
  * after the event was applied:
  * - a transfer: the owners of its sender and of its receiver; a UTXO output also goes to its chain's
  *   task (`chain:<chain>`), where the chain's transactions are (the peel-chain rule joins the two);
+ * - a zero-value token transfer: every partition. Address poisoning counts a transaction's zero-value
+ *   logs whole, and tests each victim against the victim's counterparties, which only the victim's task
+ *   holds; a poisoning transaction often seeds victims of several tasks;
  * - a transaction: `chain:<chain>` (only the peel-chain rule reads transactions);
  * - a trade: `market:<symbol>` (the venues of one symbol meet);
  * - a CRM change: every partition. CRM changes are few next to transfers, and so every task holds the whole
@@ -76,6 +84,10 @@ export function routesOf(e: CorrelationEvent, identity: IdentityGraph, o: RouteO
   const add = (entity: string) => at.add(partitionOf(entity, o.partitions));
   switch (e.kind) {
     case 'transfer':
+      if (isZeroValueToken(e.record)) {
+        for (let p = 0; p < o.partitions; p++) at.add(p);
+        break;
+      }
       for (const a of [e.record.from, e.record.to]) if (a) add(ownerOf(`address:${a}`, identity)!);
       if (e.record.kind === 'utxo') add(`chain:${e.record.chain}`);
       if (at.size === 0) add(`chain:${e.record.chain}`);

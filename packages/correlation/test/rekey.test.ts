@@ -90,6 +90,46 @@ describe('re-keying by entity', () => {
     }
   });
 
+  it('address poisoning of victims in different tasks: the same alerts as one engine, each once', () => {
+    // A poisoning contract seeds eight victims in one transaction, one zero-value log each: only the
+    // whole transaction has 3 logs, and only each victim's task knows the victim paid K.
+    const K = '0x9f3c77aa000000000000000000000000000a4b21';
+    const L = `0x9f3c${'0'.repeat(31)}a4b21`;
+    const USDT = '0xdac17f958d2ee523a2206206994597c13d831ec7';
+    const victims = Array.from({ length: 8 }, (_, i) => address(`seeded-${i}`));
+    const events = [
+      ...victims.map((v, i) => transfer({ from: v, to: K, at: T0 + i * 1000, amount: '5' })),
+      ...victims.map((v, i) =>
+        transfer({
+          from: L,
+          to: v,
+          at: T0 + 3_600_000,
+          amount: '0',
+          kind: 'erc20',
+          token: USDT,
+          tx: '0xfeed',
+          index: i,
+        }),
+      ),
+      ...victims.map((v, i) => transfer({ from: v, to: L, at: T0 + 7_200_000 + i, amount: '9' })),
+    ];
+    const one = backtestEvents(events, { rules: catalogue() }).alerts;
+    expect(one.map((a) => a.ruleId).sort()).toEqual([
+      ...Array<string>(8).fill('address-poisoning'),
+      ...Array<string>(8).fill('address-poisoning-paid'),
+    ]);
+    // A zero-value token log goes to every task; a paying one to its two parties' tasks.
+    const o = { partitions: 4, chainedAlerts: chainedAlertsOf(catalogue()) };
+    const identity = createIdentityGraph(DEFAULT_IDENTITY, createStore());
+    expect(routesOf(events[8]!, identity, o)).toEqual([0, 1, 2, 3]);
+    expect(routesOf(events[0]!, identity, o).length).toBeLessThanOrEqual(2);
+    for (const partitions of [2, 3, 4, 8]) {
+      const rekeyed = backtestEvents(events, { rules: catalogue(), partitions }).alerts;
+      expect(ids(rekeyed), `${partitions} partitions`).toEqual(ids(one));
+      expect(rekeyed.map((a) => JSON.stringify(a)).sort()).toEqual(one.map((a) => JSON.stringify(a)).sort());
+    }
+  });
+
   it('raises the same alerts as one engine on 30,000 events of mixed traffic', () => {
     // The bench's traffic (transfers, CRM changes with links, trades, Bitcoin peel chains, attacks).
     const events = traffic(30_000, 1, 100_000);

@@ -230,6 +230,43 @@ describe('rule 4: address poisoning', () => {
     expect(out[1]!.alert.evidence.at(-1)!.id).toBe(pay.id);
   });
 
+  it('one alert per victim of a transaction that seeds several; each victim that pays its look-alike goes critical', () => {
+    const K = '0x7e57aa00000000000000000000000000000c0de1';
+    const L = `0x7e57${'0'.repeat(31)}c0de1`;
+    const victims = [1, 2, 3, 4].map((i) => address(`many-victim-${i}`));
+    const events = [
+      ...victims.map((v, i) =>
+        transfer({ from: v, to: K, at: T0 + i * 60_000, amount: '5', kind: 'erc20', token: USDT }),
+      ),
+      ...victims.map((v, i) =>
+        transfer({
+          from: L,
+          to: v,
+          at: T0 + 2 * H,
+          amount: '0',
+          kind: 'erc20',
+          token: USDT,
+          tx: POISON_TX,
+          index: i,
+        }),
+      ),
+      transfer({ from: victims[1]!, to: L, at: T0 + 3 * H, amount: '7000', kind: 'erc20', token: USDT }),
+    ];
+    const out = run([addressPoisoning(), addressPoisoningPaid()], events);
+    expect(out.map((o) => [o.alert.ruleId, o.alert.entity, o.alert.evidence.length])).toEqual([
+      // The third log makes the transaction count: its three victims, then the fourth with its log.
+      ...[0, 1, 2]
+        .map((i) => ['address-poisoning', `address:${victims[i]}`, 3])
+        .sort((a, b) => (String(a[1]) < String(b[1]) ? -1 : 1)),
+      ['address-poisoning', `address:${victims[3]}`, 4],
+      // Its evidence: the poisoning alert's (its three logs), then the payment.
+      ['address-poisoning-paid', `address:${victims[1]}`, 4],
+    ]);
+    expect(new Set(out.map((o) => o.alert.alertId)).size).toBe(out.length);
+    for (const o of out.slice(0, 4))
+      expect(o.alert.details).toMatchObject({ lookalike: L, imitates: K, transactionHash: POISON_TX });
+  });
+
   it('near miss: the victim pays the genuine counterparty', () => {
     const out = run(
       [addressPoisoning(), addressPoisoningPaid()],

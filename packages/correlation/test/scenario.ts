@@ -39,7 +39,7 @@ export interface Produced {
 export const EXPECTED = [
   ['account-takeover', 'customer:hubspot:contact:101'],
   ['payout-address-change', 'customer:hubspot:contact:102'],
-  ['address-poisoning', `tx:ethereum:1:${POISON_TX}`],
+  ['address-poisoning', `address:${V}`],
   ['address-poisoning-paid', `address:${V}`],
   ['watchlist-transfer', `address:${SANCTIONED}`],
   // Two customers the integration touched then had takeover alerts.

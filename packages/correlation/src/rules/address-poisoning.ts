@@ -1,8 +1,9 @@
 // Rule 4: address poisoning. A transaction with >= 3 zero-value token transfer logs, mostly stablecoins,
 // where a look-alike (first 4-6 and last 4 characters) of an address the victim recently paid appears as
-// the counterparty (Forta address-poisoning zero-value variant: >= 3 logs, stablecoin share >= 0.4).
+// the counterparty (Forta address-poisoning zero-value variant: >= 3 logs, stablecoin share >= 0.4); one
+// alert per victim of the transaction.
 // Rule 4b (`address-poisoning-paid`, critical) chains on it: the victim later pays the look-alike.
-import { as, count, defineRule, on, sequence, window, type Rule, type RuleContext } from '../dsl.ts';
+import { as, custom, defineRule, on, sequence, type Finding, type Rule, type RuleContext } from '../dsl.ts';
 import { isLookalike, sharedAffixes } from '../address.ts';
 import type { CorrelationEvent } from '../events.ts';
 import { ms, type Duration } from '../time.ts';
@@ -74,6 +75,18 @@ function pairs(events: CorrelationEvent[], ctx: RuleContext, p: AddressPoisoning
   return out.sort((a, b) => (a.victim + a.lookalike < b.victim + b.lookalike ? -1 : 1));
 }
 
+/** The zero-value token transfers of one transaction seen so far, and the victims already alerted. */
+interface TxLogs {
+  ev: CorrelationEvent[];
+  fired: string[];
+}
+
+/** How long a transaction's logs are kept: its logs share one timestamp, so this only has to outlast the
+ * allowed lateness of their delivery. */
+const TX_KEEP_MS = 60_000;
+/** The logs kept per transaction (a poisoning contract may emit hundreds; the first ones decide). */
+const TX_MAX_LOGS = 256;
+
 export function addressPoisoning(overrides: Partial<AddressPoisoningParams> = {}): Rule {
   const p = { ...ADDRESS_POISONING_DEFAULTS, ...overrides };
   const stable = new Set(p.stablecoins.map((s) => s.toLowerCase()));
@@ -82,27 +95,48 @@ export function addressPoisoning(overrides: Partial<AddressPoisoningParams> = {}
     Math.max(1, events.length);
   return defineRule({
     id: 'address-poisoning',
-    version: 1,
+    // 2: one alert per victim (keyed address:<victim>), not one per transaction.
+    version: 2,
     severity: p.severity,
     mode: p.mode,
-    description: `>= ${p.minLogs} zero-value token transfers in one transaction (>= ${p.stablecoinShare * 100}% stablecoins) involving a look-alike (first ${p.prefix}, last ${p.suffix} chars) of a recent counterparty`,
-    pattern: window({
-      within: '1m',
-      step: on('transfer', {
-        name: 'zero-value token transfer',
-        where: (e) => amountOf(e) === 0n && e.record.kind !== 'native' && e.record.kind !== 'utxo',
-        key: (e) => `tx:${e.record.chain}:${e.record.transactionHash.toLowerCase()}`,
-      }),
-      measure: count(),
-      atLeast: p.minLogs,
-      having: (events, ctx) => stableShare(events) >= p.stablecoinShare && pairs(events, ctx, p).length > 0,
+    description: `>= ${p.minLogs} zero-value token transfers in one transaction (>= ${p.stablecoinShare * 100}% stablecoins) involving a look-alike (first ${p.prefix}, last ${p.suffix} chars) of a recent counterparty of the victim; one alert per victim`,
+    // One alert per victim: a poisoning contract often seeds many victims in one transaction, and each
+    // victim's later payment to its look-alike is its own case (address-poisoning-paid is keyed by victim).
+    // The transaction's logs are counted whole; the look-alike test needs the victim's counterparties.
+    pattern: custom({
+      kinds: ['transfer'],
+      evaluate(e, ctx, state): Finding[] {
+        if (e.kind !== 'transfer' || e.record.kind === 'native' || e.record.kind === 'utxo') return [];
+        if (amountOf(e) !== 0n) return [];
+        const key = `tx:${e.record.chain}:${e.record.transactionHash.toLowerCase()}`;
+        const st = state.get<TxLogs>(key) ?? { ev: [], fired: [] };
+        if (st.ev.length >= TX_MAX_LOGS || st.ev.some((x) => x.id === e.id)) return [];
+        st.ev.push(e);
+        const out: Finding[] = [];
+        if (st.ev.length >= p.minLogs && stableShare(st.ev) >= p.stablecoinShare) {
+          const byVictim = new Map<string, Pair[]>();
+          for (const x of pairs(st.ev, ctx, p))
+            if (!st.fired.includes(x.victim)) byVictim.set(x.victim, [...(byVictim.get(x.victim) ?? []), x]);
+          for (const [victim, found] of byVictim) {
+            st.fired.push(victim);
+            out.push({
+              key: `address:${victim}`,
+              events: [...st.ev],
+              facts: { victim, pairs: found.map((x) => ({ ...x })) },
+            });
+          }
+        }
+        state.set(key, st, e.time + TX_KEEP_MS);
+        return out;
+      },
     }),
-    alert(f, ctx) {
-      const found = pairs(f.events, ctx, p);
+    alert(f) {
+      const found = (f.facts?.pairs ?? []) as unknown as Pair[];
       const first = found[0]!;
       const affixes = sharedAffixes(first.lookalike, first.imitates);
+      const tx = as(f.events[0], 'transfer').record.transactionHash;
       return {
-        summary: `address poisoning: ${f.events.length} zero-value transfers in ${f.key.split(':').pop()} put look-alike ${first.lookalike} (imitating ${first.imitates}) into ${first.victim}'s history`,
+        summary: `address poisoning: ${f.events.length} zero-value transfers in ${tx} put look-alike ${first.lookalike} (imitating ${first.imitates}) into ${first.victim}'s history`,
         labels: [
           ...found.map((x) => ({
             entity: x.lookalike,
@@ -110,18 +144,14 @@ export function addressPoisoning(overrides: Partial<AddressPoisoningParams> = {}
             label: 'attacker' as const,
             confidence: 0.8,
           })),
-          ...[...new Set(found.map((x) => x.victim))].map((v) => ({
-            entity: v,
-            entityType: 'address' as const,
-            label: 'victim' as const,
-            confidence: 0.8,
-          })),
+          { entity: first.victim, entityType: 'address', label: 'victim', confidence: 0.8 },
         ],
         details: {
           victim: first.victim,
           lookalike: first.lookalike,
           imitates: first.imitates,
           pairs: found.map((x) => ({ ...x })),
+          transactionHash: tx,
           logCount: f.events.length,
           stablecoinShare: stableShare(f.events),
           prefixLen: affixes.prefix,
