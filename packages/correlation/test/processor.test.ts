@@ -52,6 +52,16 @@ describe('processor against real Kafka', () => {
     });
     const phases = scenario(400);
     const watched = [inputs.transfers, inputs.crm];
+    /** The alerts topic once it holds more than `n` records (or after 30 s: the assertions then say so). */
+    const alertsBeyond = async (n: number) => {
+      const deadline = Date.now() + 30_000;
+      let got = await readTopic(brokers, `${prefix}alerts`);
+      while (got.length <= n && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 300));
+        got = await readTopic(brokers, `${prefix}alerts`);
+      }
+      return got;
+    };
 
     const ac = new AbortController();
     const running = runProcessor(opts(ac.signal));
@@ -100,12 +110,7 @@ describe('processor against real Kafka', () => {
     );
     const ac3 = new AbortController();
     const third = runProcessor(opts(ac3.signal));
-    const deadline = Date.now() + 30_000;
-    let after = await readTopic(brokers, `${prefix}alerts`);
-    while (after.length === alerts.length && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 300));
-      after = await readTopic(brokers, `${prefix}alerts`);
-    }
+    const after = await alertsBeyond(alerts.length);
     ac3.abort();
     await third;
     const added = after
@@ -134,12 +139,7 @@ describe('processor against real Kafka', () => {
     ]);
     const ac4 = new AbortController();
     const fourth = runProcessor(opts(ac4.signal));
-    const deadline4 = Date.now() + 30_000;
-    let withEntity = await readTopic(brokers, `${prefix}alerts`);
-    while (withEntity.length === after.length && Date.now() < deadline4) {
-      await new Promise((r) => setTimeout(r, 300));
-      withEntity = await readTopic(brokers, `${prefix}alerts`);
-    }
+    const withEntity = await alertsBeyond(after.length);
     await waitCaughtUp(brokers, groupId, watched.concat(inputs.watchlist));
     ac4.abort();
     await fourth;
