@@ -644,8 +644,9 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                 const aligned = batch.topic !== o.inputs.watchlist;
                 const bound = aligned ? clock.bound(tp, Date.now()) : Number.POSITIVE_INFINITY;
                 const alerts: Emitted[] = applyWatchlist(task);
-                const routed: { topic: string; m: Message }[] = [];
-                const dead: { topic: string; m: Message }[] = [];
+                // The batch's records besides alerts and state: routed copies (the rekey stage), dead letters.
+                const outgoing: { topic: string; m: Message }[] = [];
+                let deadLetters = 0;
                 const late0 = engine.stats().late;
                 let skipped = 0;
                 let records = 0;
@@ -674,12 +675,12 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                     skipped++;
                     if (d.code !== 'retract') {
                       const at = { topic: batch.topic, partition: batch.partition, offset: m.offset };
-                      if (dead.length === 0)
+                      if (deadLetters++ === 0)
                         logger.warn(
                           { ...at, code: d.code, reason: d.reason },
                           'malformed input record: written to the dead-letter topic',
                         );
-                      dead.push({
+                      outgoing.push({
                         topic: deadLetterTopic,
                         m: deadLetterMessage(connector, at, m.value, d.code, d.reason),
                       });
@@ -690,7 +691,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                   alerts.push(...engine.process(d.event));
                   if (o.rekey)
                     for (const p of routesOf(d.event, engine.identity, o.rekey))
-                      routed.push({ topic: o.rekey.topic, m: routedMessage(d.event, m.value!, p) });
+                      outgoing.push({ topic: o.rekey.topic, m: routedMessage(d.event, m.value!, p) });
                 }
                 // Every record taken: past the batch's end, which may be a transaction marker.
                 const end = ahead || last === null ? last : batch.lastOffset();
@@ -700,7 +701,7 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                   end === null
                     ? null
                     : { topic: batch.topic, partition: batch.partition, next: String(BigInt(end) + 1n) },
-                  dead.length ? [...routed, ...dead] : routed,
+                  outgoing,
                 );
                 if (end !== null) resolveOffset(end);
                 if (aligned && !Number.isNaN(head))
@@ -724,10 +725,10 @@ async function runSession(o: ProcessorOptions, onHealthy: () => void): Promise<v
                   records,
                   alerts: alerts.length,
                   late: engine.stats().late - late0,
-                  deadLetters: dead.length,
+                  deadLetters,
                 });
-                if (dead.length > 1)
-                  logger.warn({ count: dead.length }, 'malformed input records dead-lettered in this batch');
+                if (deadLetters > 1)
+                  logger.warn({ count: deadLetters }, 'malformed input records dead-lettered in this batch');
                 if (skipped) logger.debug({ skipped }, 'records skipped');
                 if (batches % 100 === 0) logger.info({ batches, task: id, ...engine.stats() }, 'progress');
               } catch (err) {

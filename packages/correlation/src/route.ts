@@ -3,7 +3,6 @@
 // can never disagree: the rekey stage routes an event to the partition of every routing entity it
 // concerns, and a task evaluates a state key only if the key's routing entity hashes to its partition.
 import type { KafkaMessage, Message } from 'kafkajs';
-import type { ChainTransfer } from '@tributary/schemas';
 import {
   decodeAs,
   type CorrelationEvent,
@@ -14,6 +13,7 @@ import {
 import type { IdentityGraph } from './identity.ts';
 import type { Rule } from './dsl.ts';
 import { normalizeAddress } from './address.ts';
+import { isZeroValueToken } from './rules/address-poisoning.ts';
 
 /** 32-bit FNV-1a with murmur3's finalizer (FNV's low bits alone split similar addresses 35/65 over two
  * partitions): a stable, even spread of entities over partitions. */
@@ -55,10 +55,6 @@ export function chainedAlertsOf(rules: Pick<Rule, 'id' | 'mode' | 'crossEntity'>
       for (const id of r.crossEntity.consumes) out.set(id, [...(out.get(id) ?? []), crossEntityOwner(r.id)]);
   return out;
 }
-
-/** An address-poisoning candidate (rule 4's step): a token transfer of nothing. */
-const isZeroValueToken = (r: ChainTransfer): boolean =>
-  r.kind !== 'native' && r.kind !== 'utxo' && /^0+$/.test(r.amount);
 
 export interface RouteOptions {
   partitions: number;

@@ -5,6 +5,7 @@
 // Rule 4b (`address-poisoning-paid`, critical) chains on it: the victim later pays the look-alike.
 import { as, custom, defineRule, on, sequence, type Finding, type Rule, type RuleContext } from '../dsl.ts';
 import { isLookalike, sharedAffixes } from '../address.ts';
+import type { ChainTransfer } from '@tributary/schemas';
 import type { CorrelationEvent } from '../events.ts';
 import { ms, type Duration } from '../time.ts';
 import { addr, amountOf } from './helpers.ts';
@@ -75,6 +76,11 @@ function pairs(events: CorrelationEvent[], ctx: RuleContext, p: AddressPoisoning
   return out.sort((a, b) => (a.victim + a.lookalike < b.victim + b.lookalike ? -1 : 1));
 }
 
+/** The rule's candidate: a token transfer of nothing. Re-keyed, these go to every task (route.ts), so
+ * this is the one definition both use. */
+export const isZeroValueToken = (r: ChainTransfer): boolean =>
+  r.kind !== 'native' && r.kind !== 'utxo' && BigInt(r.amount) === 0n;
+
 /** The zero-value token transfers of one transaction seen so far, and the victims already alerted. */
 interface TxLogs {
   ev: CorrelationEvent[];
@@ -106,8 +112,7 @@ export function addressPoisoning(overrides: Partial<AddressPoisoningParams> = {}
     pattern: custom({
       kinds: ['transfer'],
       evaluate(e, ctx, state): Finding[] {
-        if (e.kind !== 'transfer' || e.record.kind === 'native' || e.record.kind === 'utxo') return [];
-        if (amountOf(e) !== 0n) return [];
+        if (e.kind !== 'transfer' || !isZeroValueToken(e.record)) return [];
         const key = `tx:${e.record.chain}:${e.record.transactionHash.toLowerCase()}`;
         const st = state.get<TxLogs>(key) ?? { ev: [], fired: [] };
         if (st.ev.length >= TX_MAX_LOGS || st.ev.some((x) => x.id === e.id)) return [];
